@@ -1,0 +1,1 @@
+//! CASE 1.1 (filled in next)
