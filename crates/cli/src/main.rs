@@ -1,1 +1,467 @@
-fn main() {}
+//! `xcert`: serve the platform, load the demo, migrate, manage accounts, import and
+//! export the registry, and verify the audit chain.
+
+mod config;
+mod demo;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use config::Settings;
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use xcert_domain::access::{Principal, Role};
+use xcert_store::{NewUser, Store};
+
+#[derive(Parser)]
+#[command(
+    name = "xcert",
+    version,
+    about = "xcert: the information and management platform of the 1+X certificate system"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the data lives; every subcommand that touches data takes these.
+#[derive(Args, Clone, Debug, Default)]
+struct DataArgs {
+    /// Data folder: SQLite database (xcert.db), object store (objects/), optional xcert.toml.
+    #[arg(long, env = "XCERT_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL, e.g. postgres://user@127.0.0.1/xcert (default: SQLite in the data folder).
+    #[arg(long, env = "XCERT_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Configuration file (TOML); default DATA_DIR/xcert.toml when it exists.
+    #[arg(long, env = "XCERT_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web pages and the API.
+    Serve {
+        #[command(flatten)]
+        data: DataArgs,
+        /// TCP port (0 picks a free one).
+        #[arg(long, env = "XCERT_PORT")]
+        port: Option<u16>,
+        /// Address to listen on.
+        #[arg(long, env = "XCERT_BIND")]
+        bind: Option<String>,
+    },
+    /// Create (once) a realistic demo data set, serve it, and print one login per role.
+    Demo {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long, env = "XCERT_PORT")]
+        port: Option<u16>,
+        #[arg(long, env = "XCERT_BIND")]
+        bind: Option<String>,
+        /// Load the demo data and exit without serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Import organizations, certificates with standards, and people from .xlsx or .csv.
+    /// Shows a preview first; writes nothing unless confirmed, then all in one transaction.
+    Import {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The .xlsx or .csv file.
+        file: PathBuf,
+        /// Only check and preview; never write.
+        #[arg(long)]
+        dry_run: bool,
+        /// Apply without asking when the preview is clean.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Print the preview as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export the registry to .xlsx (the import template's layout).
+    Export {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Output file.
+        #[arg(long, short = 'o', default_value = "xcert-export.xlsx")]
+        output: PathBuf,
+        /// Include full resident ID numbers (recorded in the audit log); masked otherwise.
+        #[arg(long)]
+        include_ids: bool,
+    },
+    /// The hash-chained audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Write a blank import template (.xlsx).
+    Template {
+        #[arg(long, short = 'o', default_value = "xcert-import-template.xlsx")]
+        output: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account. The password is read from the terminal, or stdin with --password-stdin.
+    Add {
+        #[command(flatten)]
+        data: DataArgs,
+        username: String,
+        /// ministry_admin, province_admin, teo_staff, college_staff, examiner, expert_reviewer or candidate.
+        #[arg(long)]
+        role: String,
+        /// The account's organization: credit code or exact Chinese name.
+        #[arg(long)]
+        org: Option<String>,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from standard input (first line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts.
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute every entry's hash and link; exit 1 if the chain is broken.
+    Verify {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+/// The CLI acts with ministry rights under its own name in the audit log.
+fn cli_principal() -> Principal {
+    let who = std::env::var("USER").unwrap_or_else(|_| "local".into());
+    Principal {
+        user_id: 0,
+        username: format!("cli:{who}"),
+        role: Role::MinistryAdmin,
+        org_id: None,
+        province: None,
+        person_id: None,
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("XCERT_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = run(Cli::parse()).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(2);
+    }
+}
+
+async fn open(data: &DataArgs, default_dir: &str) -> Result<(Store, Settings)> {
+    let s = Settings::load(
+        data.data_dir.clone(),
+        data.database_url.clone(),
+        data.config.clone(),
+        default_dir,
+    )?;
+    let store = s.open_store().await?;
+    Ok((store, s))
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve { data, port, bind } => {
+            let (store, s) = open(&data, "xcert-data").await?;
+            serve(store, s, port, bind, None).await
+        }
+        Command::Demo {
+            data,
+            port,
+            bind,
+            no_serve,
+        } => {
+            let (store, s) = open(&data, "xcert-demo").await?;
+            let logins = demo::load(&store).await?;
+            if no_serve {
+                demo::print_logins(&logins, None);
+                return Ok(());
+            }
+            serve(store, s, port, bind, Some(logins)).await
+        }
+        Command::Migrate { data } => {
+            let (store, s) = open(&data, "xcert-data").await?;
+            println!(
+                "database {} is at schema version {}",
+                s.database_display(),
+                store.schema_version().await?
+            );
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    data,
+                    username,
+                    role,
+                    org,
+                    name,
+                    password_stdin,
+                },
+        } => {
+            let (store, _) = open(&data, "xcert-data").await?;
+            let org_id = match org {
+                Some(o) => Some(
+                    store
+                        .org_find(&o)
+                        .await?
+                        .with_context(|| format!("no organization with credit code or name {o}"))?
+                        .id,
+                ),
+                None => None,
+            };
+            let password = read_password(password_stdin)?;
+            let u = NewUser {
+                username,
+                display_name: name.unwrap_or_default(),
+                password,
+                role,
+                org_id,
+                person_id: None,
+            };
+            let mut tx = store.begin_write(&cli_principal().username).await?;
+            let row = tx.user_create(&u).await.map_err(describe)?;
+            tx.commit().await?;
+            println!("created {} ({})", row.username, row.role.as_str());
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::List { data },
+        } => {
+            let (store, _) = open(&data, "xcert-data").await?;
+            for u in store
+                .users_list(&xcert_domain::access::UserScope::All)
+                .await?
+            {
+                println!(
+                    "{:<20} {:<16} {}",
+                    u.username,
+                    u.role.as_str(),
+                    u.org_name.unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        Command::Import {
+            data,
+            file,
+            dry_run,
+            yes,
+            json,
+        } => import(data, file, dry_run, yes, json).await,
+        Command::Export {
+            data,
+            output,
+            include_ids,
+        } => {
+            let (store, _) = open(&data, "xcert-data").await?;
+            let bytes = demo::export(&store, &cli_principal(), include_ids).await?;
+            std::fs::write(&output, bytes)
+                .with_context(|| format!("writing {}", output.display()))?;
+            println!("wrote {}", output.display());
+            Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { data },
+        } => {
+            let (store, _) = open(&data, "xcert-data").await?;
+            match store.audit_verify().await? {
+                Ok(n) => {
+                    println!("audit chain intact: {n} entries");
+                    Ok(())
+                }
+                Err(b) => {
+                    println!("audit chain BROKEN: {b}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        Command::Template { output } => {
+            std::fs::write(&output, xcert_bulk::template_xlsx())?;
+            println!("wrote {}", output.display());
+            Ok(())
+        }
+    }
+}
+
+/// Store errors with their field messages spelled out.
+fn describe(e: xcert_store::StoreError) -> anyhow::Error {
+    match e {
+        xcert_store::StoreError::Invalid(v) => {
+            anyhow::anyhow!(
+                v.iter()
+                    .map(|f| format!("{}: {} ({})", f.field, f.en, f.zh))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        }
+        xcert_store::StoreError::Conflict(f) => anyhow::anyhow!("{}: {} ({})", f.field, f.en, f.zh),
+        other => other.into(),
+    }
+}
+
+fn read_password(from_stdin: bool) -> Result<String> {
+    if let Ok(p) = std::env::var("XCERT_PASSWORD") {
+        return Ok(p);
+    }
+    if from_stdin || !std::io::stdin().is_terminal() {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        return Ok(s.lines().next().unwrap_or("").to_string());
+    }
+    let p = rpassword::prompt_password("password: ")?;
+    let again = rpassword::prompt_password("again: ")?;
+    if p != again {
+        bail!("the passwords differ");
+    }
+    Ok(p)
+}
+
+async fn import(data: DataArgs, file: PathBuf, dry_run: bool, yes: bool, json: bool) -> Result<()> {
+    let (store, _) = open(&data, "xcert-data").await?;
+    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let set = xcert_bulk::read_file(&name, &bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {} ({})", file.display(), e.en(), e.zh()))?;
+    let who = cli_principal();
+    let preview = store.import_apply(&who, &set, false).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&preview)?);
+    } else {
+        print_summary(&preview);
+    }
+    if !preview.errors.is_empty() {
+        eprintln!(
+            "{} row(s) rejected; nothing was written",
+            preview.errors.len()
+        );
+        std::process::exit(1);
+    }
+    if dry_run {
+        eprintln!("dry run: nothing was written");
+        return Ok(());
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            bail!("not applied: run with --yes to apply without a prompt");
+        }
+        eprint!("apply these changes in one transaction? [y/N] ");
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("not applied");
+            return Ok(());
+        }
+    }
+    let id = store.import_stage(&who, &name, bytes, &preview).await?;
+    let done = store.import_confirm(&who, id).await?;
+    if !done.committed {
+        print_summary(&done);
+        bail!("the import was rejected when applied; nothing was written");
+    }
+    println!(
+        "applied import #{id}: {} records written",
+        done.total_written()
+    );
+    Ok(())
+}
+
+fn print_summary(s: &xcert_store::ImportSummary) {
+    println!("rows read: {}", s.rows_read);
+    println!(
+        "organizations: {} new, {} updated",
+        s.organizations_created, s.organizations_updated
+    );
+    println!(
+        "certificates:  {} new, {} updated",
+        s.certificates_created, s.certificates_updated
+    );
+    println!("standards:     {} published", s.standards_published);
+    println!(
+        "people:        {} new, {} updated",
+        s.people_created, s.people_updated
+    );
+    for e in &s.errors {
+        println!(
+            "  {} row {} column {}: {} ({})",
+            e.sheet,
+            e.row,
+            if e.column.is_empty() { "-" } else { &e.column },
+            e.en,
+            e.zh
+        );
+    }
+}
+
+async fn serve(
+    store: Store,
+    s: Settings,
+    port: Option<u16>,
+    bind: Option<String>,
+    logins: Option<Vec<demo::Login>>,
+) -> Result<()> {
+    let port = port.or(s.file.port).unwrap_or(8080);
+    let bind = bind
+        .or(s.file.bind.clone())
+        .unwrap_or_else(|| "127.0.0.1".into());
+    let listener = tokio::net::TcpListener::bind((bind.as_str(), port))
+        .await
+        .with_context(|| {
+            format!("cannot listen on {bind}:{port} (is another server running? try --port)")
+        })?;
+    let addr = listener.local_addr()?;
+    let base_url = s
+        .file
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let state = xcert_web::AppState::new(
+        store,
+        xcert_web::WebConfig {
+            base_url: base_url.clone(),
+            secure_cookies: s.file.secure_cookies.unwrap_or(false),
+        },
+    );
+    println!(
+        "xcert serving {base_url}  (database: {}, files: {})",
+        s.database_display(),
+        state.store.objects.describe()
+    );
+    if let Some(l) = &logins {
+        demo::print_logins(l, Some(&base_url));
+    }
+    xcert_web::serve(listener, state).await?;
+    Ok(())
+}

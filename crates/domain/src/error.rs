@@ -31,6 +31,12 @@ impl FieldError {
         Self::new(field, "required", "is required", "不能为空")
     }
 
+    /// The same error reported against another field (e.g. a spreadsheet column).
+    pub fn with_field(mut self, field: &str) -> Self {
+        self.field = field.to_string();
+        self
+    }
+
     /// The message in the requested language ("zh" or anything else for English).
     pub fn message(&self, lang: &str) -> &str {
         if lang == "zh" { &self.zh } else { &self.en }

@@ -329,7 +329,7 @@ impl OrganizationInput {
             name_zh: name_zh.unwrap(),
             name_en: name_en.unwrap(),
             credit_code: credit_code.unwrap(),
-            province: province,
+            province,
             teo_state,
             website: website.unwrap(),
         })

@@ -1,1 +1,30 @@
-//! store
+//! xcert storage: one code path for SQLite (embedded default) and PostgreSQL.
+//!
+//! All SQL is written once with `$n` placeholders and portable types (TEXT, BIGINT),
+//! and runs through sqlx's `Any` driver, so every query is exercised on both engines by
+//! the same tests. Every change goes through a [`WriteTx`], which appends to the
+//! hash-chained audit log inside the same transaction.
+
+mod accounts;
+mod audit;
+mod certificates;
+mod db;
+mod error;
+mod imports;
+mod objects;
+mod organizations;
+mod people;
+mod standards;
+
+pub use accounts::{LoginOutcome, NewUser, SessionInfo, UserRow, hash_password, verify_password};
+pub use audit::{AuditFilter, AuditRow};
+pub use certificates::{CatalogueFilter, CertificateRow, Facets};
+pub use db::{Backend, Store, WriteTx, now, redact_url};
+pub use error::StoreError;
+pub use imports::{ImportJob, ImportSummary};
+pub use objects::Objects;
+pub use organizations::{OrgFilter, OrgRow};
+pub use people::PersonRow;
+pub use standards::{StandardVersion, VersionInfo};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,198 @@
+//! The demo data set: the State Grid TEO with its eleven power certificates, three more
+//! TEOs, twelve pilot colleges in seven provinces, their provincial authorities, and
+//! students — loaded through the same import path users have, plus one account per role.
+
+use anyhow::{Context, Result, bail};
+use xcert_bulk::{ImportSet, Sheet};
+use xcert_domain::access::{Principal, Role};
+use xcert_store::{NewUser, Store};
+
+const ORGANIZATIONS: &str = include_str!("../demo/organizations.csv");
+const CERTIFICATES: &str = include_str!("../demo/certificates.csv");
+const STANDARDS: &str = include_str!("../demo/standards.csv");
+const PEOPLE: &str = include_str!("../demo/people.csv");
+
+/// The demo accounts' password; the demo is a local showcase, never a deployment.
+pub const DEMO_PASSWORD: &str = "xcert-demo";
+
+pub struct Login {
+    pub username: &'static str,
+    pub role: Role,
+    pub org: Option<&'static str>,
+}
+
+/// username, role, organization (Chinese name), display name
+const ACCOUNTS: &[(&str, Role, Option<&str>, &str)] = &[
+    ("admin", Role::MinistryAdmin, None, "教育部管理员"),
+    (
+        "shandong",
+        Role::ProvinceAdmin,
+        Some("山东省教育厅"),
+        "山东省教育厅管理员",
+    ),
+    (
+        "sgcc",
+        Role::TeoStaff,
+        Some("国家电网有限公司"),
+        "国家电网证书管理员",
+    ),
+    (
+        "hanyun",
+        Role::TeoStaff,
+        Some("北京翰云数智科技有限公司"),
+        "翰云数智证书管理员",
+    ),
+    (
+        "college",
+        Role::CollegeStaff,
+        Some("国网技术学院"),
+        "国网技术学院教务员",
+    ),
+    ("examiner", Role::Examiner, None, "考评员"),
+    ("expert", Role::ExpertReviewer, None, "评审专家"),
+    ("candidate", Role::Candidate, None, "考生"),
+];
+
+/// Every demo row parsed into one import set (sheets in dependency order).
+pub fn data_set() -> Result<ImportSet> {
+    let mut all = ImportSet::default();
+    for (sheet, text) in [
+        (Sheet::Organizations, ORGANIZATIONS),
+        (Sheet::Certificates, CERTIFICATES),
+        (Sheet::Standards, STANDARDS),
+        (Sheet::People, PEOPLE),
+    ] {
+        let s = xcert_bulk::read_csv(text.as_bytes(), Some(sheet))
+            .map_err(|e| anyhow::anyhow!("demo {}: {}", sheet.key(), e.en()))?;
+        all.organizations.extend(s.organizations);
+        all.certificates.extend(s.certificates);
+        all.standards.extend(s.standards);
+        all.people.extend(s.people);
+        all.errors.extend(s.errors);
+        all.rows_read += s.rows_read;
+    }
+    Ok(all)
+}
+
+/// Load the demo unless it is already there; returns the logins.
+pub async fn load(store: &Store) -> Result<Vec<Login>> {
+    if store.user_by_username("admin").await?.is_none() {
+        let set = data_set()?;
+        let loader = Principal {
+            user_id: 0,
+            username: "demo-loader".into(),
+            role: Role::MinistryAdmin,
+            org_id: None,
+            province: None,
+            person_id: None,
+        };
+        let s = store.import_apply(&loader, &set, true).await?;
+        if !s.committed {
+            let first = s
+                .errors
+                .first()
+                .map(|e| format!("{} row {} {}: {}", e.sheet, e.row, e.column, e.en))
+                .unwrap_or_default();
+            bail!(
+                "demo data rejected ({} errors), first: {first}",
+                s.errors.len()
+            );
+        }
+        let candidate_person = store
+            .people_list(&xcert_domain::access::PeopleScope::All, None, None)
+            .await?
+            .first()
+            .map(|p| p.id);
+        let mut tx = store.begin_write("demo-loader").await?;
+        for (username, role, org, display) in ACCOUNTS {
+            let org_id = match org {
+                Some(name) => Some(
+                    store
+                        .org_find(name)
+                        .await?
+                        .with_context(|| format!("demo organization {name}"))?
+                        .id,
+                ),
+                None => None,
+            };
+            let person_id = if *role == Role::Candidate {
+                candidate_person
+            } else {
+                None
+            };
+            tx.user_create(&NewUser {
+                username: username.to_string(),
+                display_name: display.to_string(),
+                password: DEMO_PASSWORD.into(),
+                role: role.as_str().into(),
+                org_id,
+                person_id,
+            })
+            .await?;
+        }
+        tx.commit().await?;
+        eprintln!(
+            "demo data loaded: {} organizations, {} certificates, {} standards, {} students",
+            s.organizations_created,
+            s.certificates_created,
+            s.standards_published,
+            s.people_created
+        );
+    }
+    Ok(ACCOUNTS
+        .iter()
+        .map(|(u, r, o, _)| Login {
+            username: u,
+            role: *r,
+            org: *o,
+        })
+        .collect())
+}
+
+pub fn print_logins(logins: &[Login], url: Option<&str>) {
+    if let Some(u) = url {
+        println!("\n  Open {u} in a browser. Sign in at {u}/login with:");
+    } else {
+        println!("\n  Demo accounts:");
+    }
+    for l in logins {
+        println!(
+            "    {:<10} / {DEMO_PASSWORD}   {} ({}){}",
+            l.username,
+            l.role.zh(),
+            l.role.en(),
+            l.org.map(|o| format!(" · {o}")).unwrap_or_default()
+        );
+    }
+    println!();
+}
+
+pub async fn export(store: &Store, who: &Principal, include_ids: bool) -> Result<Vec<u8>> {
+    xcert_web::api::export_for(store, who, include_ids)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message("en")))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn demo_files_parse_cleanly() {
+        let s = super::data_set().unwrap();
+        assert!(s.errors.is_empty(), "{:?}", s.errors.first());
+        assert_eq!(
+            s.certificates
+                .iter()
+                .filter(|c| c.cert.code.as_str().starts_with("SGCC-"))
+                .count(),
+            11
+        );
+        assert!(
+            s.organizations
+                .iter()
+                .filter(|o| o.org.kind == xcert_domain::org::OrgKind::College)
+                .count()
+                >= 12
+        );
+        assert!(s.standards.len() == s.certificates.len());
+    }
+}

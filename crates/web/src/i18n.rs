@@ -1,0 +1,199 @@
+//! Interface text in Chinese (default) and English. Keys are looked up by the
+//! templates' `t("key")`; an unknown key shows itself so a gap is visible, not blank.
+
+const TEXT: &[(&str, &str, &str)] = &[
+    (
+        "app_name",
+        "1+X 证书信息管理平台",
+        "1+X Certificate Platform",
+    ),
+    ("catalogue", "证书目录", "Certificate catalogue"),
+    ("search", "搜索", "Search"),
+    (
+        "search_placeholder",
+        "证书名称、代码、专业或岗位",
+        "Certificate name, code, major or post",
+    ),
+    ("all", "全部", "All"),
+    ("teo", "培训评价组织", "Training-evaluation organization"),
+    ("level", "等级", "Level"),
+    ("levels", "等级", "Levels"),
+    ("major", "相关专业", "Related major"),
+    ("majors", "相关专业", "Related majors"),
+    ("post", "面向岗位", "Post"),
+    ("posts", "面向岗位", "Posts"),
+    ("competitions", "相关赛项", "Competitions"),
+    ("code", "代码", "Code"),
+    ("name", "名称", "Name"),
+    ("name_zh", "中文名称", "Chinese name"),
+    ("name_en", "英文名称", "English name"),
+    ("status", "状态", "Status"),
+    ("description", "简介", "Description"),
+    ("results", "条结果", "results"),
+    ("no_results", "没有符合条件的证书", "No certificate matches"),
+    ("standard", "职业技能等级标准", "Skill grade standard"),
+    ("version", "版本", "Version"),
+    ("versions", "版本记录", "Versions"),
+    ("draft", "草稿", "Draft"),
+    ("published", "已发布", "Published"),
+    ("work_area", "工作领域", "Work area"),
+    ("work_task", "工作任务", "Work task"),
+    ("skill_requirement", "职业技能要求", "Skill requirement"),
+    ("no_standard", "尚未发布标准", "No standard published yet"),
+    (
+        "download_case",
+        "下载 CASE 1.1 JSON",
+        "Download CASE 1.1 JSON",
+    ),
+    ("sign_in", "登录", "Sign in"),
+    ("sign_out", "退出", "Sign out"),
+    ("username", "用户名", "Username"),
+    ("password", "密码", "Password"),
+    ("display_name", "姓名", "Display name"),
+    (
+        "bad_login",
+        "用户名或密码错误",
+        "Wrong username or password",
+    ),
+    ("manage", "管理", "Manage"),
+    ("dashboard", "工作台", "Dashboard"),
+    ("organizations", "机构", "Organizations"),
+    ("organization", "机构", "Organization"),
+    ("certificates", "证书", "Certificates"),
+    ("certificate", "证书", "Certificate"),
+    ("people", "学生", "Students"),
+    ("users", "账号", "Accounts"),
+    ("imports", "批量导入导出", "Import and export"),
+    ("audit", "审计日志", "Audit log"),
+    ("kind", "类型", "Kind"),
+    (
+        "credit_code",
+        "统一社会信用代码",
+        "Unified social credit code",
+    ),
+    ("province", "省份", "Province"),
+    ("state", "状态", "State"),
+    ("website", "网站", "Website"),
+    ("new", "新建", "New"),
+    ("edit", "编辑", "Edit"),
+    ("save", "保存", "Save"),
+    ("create", "创建", "Create"),
+    ("cancel", "取消", "Cancel"),
+    ("actions", "操作", "Actions"),
+    ("change_state", "变更状态", "Change state"),
+    ("reason", "原因", "Reason"),
+    ("id_number", "身份证号", "ID number"),
+    ("student_no", "学号", "Student no."),
+    ("college", "院校", "College"),
+    ("phone", "手机号", "Phone"),
+    ("role", "角色", "Role"),
+    ("created_at", "创建时间", "Created"),
+    ("edit_standard", "编辑标准", "Edit standard"),
+    ("save_draft", "保存草稿", "Save draft"),
+    ("publish", "发布", "Publish"),
+    (
+        "outline_help",
+        "每行一项：“# 工作领域”，“## 工作任务”，“- [初级] 职业技能要求”。保存为草稿，发布后冻结为新版本，旧版本仍可查看。",
+        "One item per line: \"# work area\", \"## work task\", \"- [初级] skill requirement\". Saved as a draft; publishing freezes it as a new version while older versions stay readable.",
+    ),
+    (
+        "import_case",
+        "导入 CASE 1.1 JSON 为草稿",
+        "Import CASE 1.1 JSON as draft",
+    ),
+    ("upload", "上传", "Upload"),
+    ("file", "文件", "File"),
+    ("templates", "模板下载", "Templates"),
+    ("preview", "预览（试运行）", "Preview (dry run)"),
+    ("confirm_import", "确认导入", "Confirm import"),
+    (
+        "import_clean",
+        "所有行均通过校验，确认后将在一个事务中全部写入。",
+        "Every row passed; confirming writes all of it in one transaction.",
+    ),
+    (
+        "import_errors",
+        "以下行被拒绝，未写入任何数据。请修改文件后重新上传。",
+        "These rows were rejected and nothing was written. Fix the file and upload it again.",
+    ),
+    ("import_done", "导入完成", "Import applied"),
+    ("sheet", "工作表", "Sheet"),
+    ("row", "行", "Row"),
+    ("column", "列", "Column"),
+    ("problem", "原因", "Problem"),
+    ("export_xlsx", "导出 .xlsx", "Export .xlsx"),
+    ("recent_imports", "最近的导入", "Recent imports"),
+    ("actor", "操作人", "Actor"),
+    ("action", "动作", "Action"),
+    ("entity", "对象", "Entity"),
+    ("time", "时间", "Time"),
+    ("before", "修改前", "Before"),
+    ("after", "修改后", "After"),
+    ("filter", "筛选", "Filter"),
+    ("chain_ok", "哈希链完整", "Hash chain intact"),
+    ("chain_broken", "哈希链被破坏", "Hash chain broken"),
+    ("entries", "条记录", "entries"),
+    (
+        "verify_hint",
+        "也可在命令行运行 xcert audit verify",
+        "Also available as xcert audit verify",
+    ),
+    ("forbidden", "无权访问", "Forbidden"),
+    ("not_found", "页面不存在", "Not found"),
+    ("error", "出错了", "Something went wrong"),
+    ("back", "返回", "Back"),
+    ("prev", "上一页", "Previous"),
+    ("next", "下一页", "Next"),
+    ("framework", "资格框架", "Qualifications framework"),
+    ("knowledge", "知识", "Knowledge"),
+    ("skill", "技能", "Skill"),
+    ("competence", "能力", "Competence"),
+    ("requirements", "条要求", "requirements"),
+    (
+        "teo_exited_note",
+        "该组织已退出，已颁发的证书依然有效。",
+        "This organization has exited; certificates already issued remain valid.",
+    ),
+    ("my_certificates", "本组织证书", "My certificates"),
+    ("counts", "概况", "Overview"),
+    ("api", "API", "API"),
+    (
+        "include_ids",
+        "包含完整身份证号（会记入审计日志）",
+        "Include full ID numbers (recorded in the audit log)",
+    ),
+    ("saved", "已保存", "Saved"),
+    ("optional", "选填", "optional"),
+    (
+        "list_sep_hint",
+        "多个值用分号分隔",
+        "Separate several values with ;",
+    ),
+];
+
+pub fn t(lang: &str, key: &str) -> String {
+    TEXT.iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, zh, en)| if lang == "en" { *en } else { *zh })
+        .unwrap_or(key)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keys_are_unique() {
+        let mut keys: Vec<_> = super::TEXT.iter().map(|(k, _, _)| *k).collect();
+        let n = keys.len();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), n);
+    }
+
+    #[test]
+    fn falls_back_to_key() {
+        assert_eq!(super::t("zh", "catalogue"), "证书目录");
+        assert_eq!(super::t("en", "catalogue"), "Certificate catalogue");
+        assert_eq!(super::t("en", "no_such_key"), "no_such_key");
+    }
+}

@@ -1,0 +1,399 @@
+//! The OpenAPI 3.1 document for `/api/v1`, built from one table of operations. A test
+//! calls every listed operation to keep the table and the router in step.
+
+use serde_json::{Value, json};
+
+/// (method, path, tag, summary, needs sign-in, request body schema, success status)
+pub const OPERATIONS: &[(&str, &str, &str, &str, bool, Option<&str>, u16)] = &[
+    (
+        "post",
+        "/auth/login",
+        "auth",
+        "Sign in; returns a bearer token and a CSRF token",
+        false,
+        Some("Login"),
+        200,
+    ),
+    (
+        "post",
+        "/auth/logout",
+        "auth",
+        "End the session",
+        true,
+        None,
+        204,
+    ),
+    (
+        "get",
+        "/me",
+        "auth",
+        "The signed-in account",
+        true,
+        None,
+        200,
+    ),
+    (
+        "get",
+        "/levels",
+        "registry",
+        "The three skill grade levels with their descriptors",
+        false,
+        None,
+        200,
+    ),
+    (
+        "get",
+        "/organizations",
+        "registry",
+        "List organizations (filters: kind, province, q)",
+        false,
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/organizations",
+        "registry",
+        "Create an organization",
+        true,
+        Some("Organization"),
+        201,
+    ),
+    (
+        "get",
+        "/organizations/{id}",
+        "registry",
+        "One organization",
+        false,
+        None,
+        200,
+    ),
+    (
+        "put",
+        "/organizations/{id}",
+        "registry",
+        "Update an organization's profile",
+        true,
+        Some("Organization"),
+        200,
+    ),
+    (
+        "post",
+        "/organizations/{id}/state",
+        "registry",
+        "Change a TEO's lifecycle state (ministry)",
+        true,
+        Some("TeoStateChange"),
+        200,
+    ),
+    (
+        "get",
+        "/certificates",
+        "catalogue",
+        "Search the certificate catalogue (q, teo, level, major, post, status, limit, offset)",
+        false,
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/certificates",
+        "catalogue",
+        "Create a certificate",
+        true,
+        Some("Certificate"),
+        201,
+    ),
+    (
+        "get",
+        "/certificates/{code}",
+        "catalogue",
+        "One certificate",
+        false,
+        None,
+        200,
+    ),
+    (
+        "put",
+        "/certificates/{code}",
+        "catalogue",
+        "Update a certificate",
+        true,
+        Some("Certificate"),
+        200,
+    ),
+    (
+        "get",
+        "/certificates/{code}/standard",
+        "standards",
+        "The skill grade standard (published, or ?version=N)",
+        false,
+        None,
+        200,
+    ),
+    (
+        "put",
+        "/certificates/{code}/standard",
+        "standards",
+        "Save the standard as a draft (tree or outline), optionally publishing it",
+        true,
+        Some("StandardDraft"),
+        200,
+    ),
+    (
+        "get",
+        "/certificates/{code}/standard/versions",
+        "standards",
+        "Versions of the standard",
+        false,
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/certificates/{code}/standard/publish",
+        "standards",
+        "Publish the draft version",
+        true,
+        None,
+        200,
+    ),
+    (
+        "get",
+        "/certificates/{code}/standard/case",
+        "standards",
+        "The standard as a 1EdTech CASE 1.1 CFPackage",
+        false,
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/certificates/{code}/standard/case",
+        "standards",
+        "Import a CASE 1.1 CFPackage as the draft",
+        true,
+        Some("CFPackage"),
+        200,
+    ),
+    (
+        "get",
+        "/people",
+        "people",
+        "Students in the caller's scope (q, college)",
+        true,
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/people",
+        "people",
+        "Register a student",
+        true,
+        Some("Person"),
+        201,
+    ),
+    (
+        "get",
+        "/people/{id}",
+        "people",
+        "One student (masked ID number)",
+        true,
+        None,
+        200,
+    ),
+    (
+        "put",
+        "/people/{id}",
+        "people",
+        "Update a student",
+        true,
+        Some("Person"),
+        200,
+    ),
+    (
+        "get",
+        "/users",
+        "accounts",
+        "Accounts in the caller's scope",
+        true,
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/users",
+        "accounts",
+        "Create an account",
+        true,
+        Some("NewUser"),
+        201,
+    ),
+    (
+        "get",
+        "/audit",
+        "audit",
+        "Browse the audit log (actor, entity, action, entity_id, since, until, limit, offset)",
+        true,
+        None,
+        200,
+    ),
+    (
+        "get",
+        "/audit/verify",
+        "audit",
+        "Check the audit hash chain",
+        true,
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/imports",
+        "bulk",
+        "Upload an .xlsx/.csv (raw body, ?file_name=, ?dry_run=true) and get its preview",
+        true,
+        Some("File"),
+        201,
+    ),
+    (
+        "get",
+        "/imports/{id}",
+        "bulk",
+        "A staged import and its preview",
+        true,
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/imports/{id}/confirm",
+        "bulk",
+        "Apply a staged import in one transaction",
+        true,
+        None,
+        200,
+    ),
+    (
+        "get",
+        "/export.xlsx",
+        "bulk",
+        "Export the registry as .xlsx (?include_ids=true for full ID numbers, audited)",
+        true,
+        None,
+        200,
+    ),
+];
+
+fn schemas() -> Value {
+    let s = |props: Value, required: &[&str]| json!({"type": "object", "properties": props, "required": required});
+    let string = json!({"type": "string"});
+    let list = json!({"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string", "description": "separated by ;"}]});
+    json!({
+        "Error": s(json!({"error": s(json!({
+            "code": string, "message": string,
+            "fields": {"type": "object", "additionalProperties": {"type": "string"}}
+        }), &["code", "message", "fields"])}), &["error"]),
+        "Login": s(json!({"username": string, "password": string}), &["username", "password"]),
+        "Organization": s(json!({
+            "kind": {"type": "string", "enum": ["teo", "college", "province_authority", "enterprise"]},
+            "name_zh": string, "name_en": string,
+            "credit_code": {"type": "string", "description": "GB 32100 unified social credit code, 18 characters with check character"},
+            "province": string, "state": string, "website": string
+        }), &["kind", "name_zh", "credit_code"]),
+        "TeoStateChange": s(json!({"state": {"type": "string", "enum": ["active", "suspended", "scale_limited", "exiting", "exited"]}, "reason": string}), &["state", "reason"]),
+        "Certificate": s(json!({
+            "teo_id": {"type": "integer"}, "code": string, "name_zh": string, "name_en": string,
+            "levels": list, "status": {"type": "string", "enum": ["draft", "published", "suspended", "withdrawn"]},
+            "majors": list, "posts": list, "competitions": list, "description": string
+        }), &["code", "name_zh", "levels"]),
+        "StandardDraft": s(json!({
+            "outline": {"type": "string", "description": "# work area / ## work task / - [初级] requirement"},
+            "tree": {"type": "object"}, "note": string, "publish": {"type": "boolean"}
+        }), &[]),
+        "CFPackage": s(json!({"CFDocument": {"type": "object"}, "CFItems": {"type": "array", "items": {"type": "object"}}, "CFAssociations": {"type": "array", "items": {"type": "object"}}}), &["CFDocument"]),
+        "Person": s(json!({
+            "college_id": {"type": "integer"}, "name": string,
+            "id_number": {"type": "string", "description": "GB 11643 resident ID number; always returned masked"},
+            "student_no": string, "major": string, "phone": string
+        }), &["name", "id_number"]),
+        "NewUser": s(json!({
+            "username": string, "display_name": string, "password": {"type": "string", "minLength": 8},
+            "role": {"type": "string", "enum": ["ministry_admin", "province_admin", "teo_staff", "college_staff", "examiner", "expert_reviewer", "candidate"]},
+            "org_id": {"type": "integer"}, "person_id": {"type": "integer"}
+        }), &["username", "password", "role"]),
+        "File": {"type": "string", "format": "binary"},
+    })
+}
+
+pub fn document(base_url: &str) -> Value {
+    let mut paths = serde_json::Map::new();
+    for (method, path, tag, summary, auth, body, ok) in OPERATIONS {
+        let params: Vec<Value> = path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| {
+                let ty = if name == "id" { "integer" } else { "string" };
+                json!({"name": name, "in": "path", "required": true, "schema": {"type": ty}})
+            })
+            .collect();
+        let err = |d: &str| json!({"description": d, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+        let mut responses = serde_json::Map::new();
+        responses.insert(
+            ok.to_string(),
+            json!({"description": "success", "content": {"application/json": {}}}),
+        );
+        if *ok == 204 {
+            responses.insert(ok.to_string(), json!({"description": "success"}));
+        }
+        responses.insert("400".into(), err("malformed request"));
+        if *auth {
+            responses.insert("401".into(), err("not signed in"));
+            responses.insert("403".into(), err("not allowed for this role or scope"));
+        }
+        responses.insert("404".into(), err("not found"));
+        if body.is_some() {
+            responses.insert("409".into(), err("conflicts with existing data"));
+            responses.insert("422".into(), err("invalid fields"));
+        }
+        let op_id = format!(
+            "{method}{}",
+            path.split('/')
+                .map(|s| s.trim_matches(|c| c == '{' || c == '}').replace('.', "_"))
+                .map(|s| {
+                    let mut c = s.chars();
+                    c.next()
+                        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                        .unwrap_or_default()
+                })
+                .collect::<String>()
+        );
+        let mut op = json!({"tags": [tag], "summary": summary, "operationId": op_id, "parameters": params, "responses": responses});
+        if let Some(b) = body {
+            let ct = if *b == "File" {
+                "application/octet-stream"
+            } else {
+                "application/json"
+            };
+            op["requestBody"] = json!({"required": true, "content": {ct: {"schema": {"$ref": format!("#/components/schemas/{b}")}}}});
+        }
+        if *auth {
+            op["security"] = json!([{"bearer": []}, {"cookie": []}]);
+        }
+        paths.entry(path.to_string()).or_insert_with(|| json!({}))[method] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "xcert API", "version": env!("CARGO_PKG_VERSION"), "description": "Registry of the 1+X certificate system: organizations, certificates, skill grade standards, people, accounts, audit, bulk import/export."},
+        "servers": [{"url": format!("{}/api/v1", base_url.trim_end_matches('/'))}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "xcert_session"}
+            }
+        }
+    })
+}

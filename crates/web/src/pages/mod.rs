@@ -1,0 +1,41 @@
+//! HTML pages. Public: catalogue and certificate pages. Signed in: management pages.
+
+mod admin;
+mod public;
+
+use crate::AppState;
+use crate::auth::Ctx;
+use crate::error::AppError;
+use crate::render::error_page;
+use axum::Router;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(public::catalogue))
+        .route("/certificates/{code}", get(public::certificate))
+        .route(
+            "/certificates/{code}/standard.case.json",
+            get(public::case_export),
+        )
+        .route("/framework", get(public::framework))
+        .route("/login", get(public::login_form).post(public::login))
+        .route("/logout", post(public::logout))
+        .route("/lang/{lang}", get(public::set_lang))
+        .route("/static/app.css", get(public::css))
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(admin::routes())
+}
+
+/// Turn a page handler's error into an error page (or a sign-in redirect).
+pub(crate) fn respond(st: &AppState, ctx: &Ctx, r: Result<Response, AppError>) -> Response {
+    match r {
+        Ok(resp) => resp,
+        Err(e) => error_page(st, ctx, &e),
+    }
+}
+
+pub(crate) fn redirect(to: &str) -> Response {
+    axum::response::Redirect::to(to).into_response()
+}

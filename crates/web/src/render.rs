@@ -1,0 +1,128 @@
+//! Templates (compiled into the binary) and the page response helper.
+
+use crate::auth::Ctx;
+use crate::error::AppError;
+use crate::i18n;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::{Environment, State, Value, context};
+
+macro_rules! templates {
+    ($env:ident, $($name:literal),* $(,)?) => {
+        $( $env.add_template($name, include_str!(concat!("../templates/", $name))).expect($name); )*
+    };
+}
+
+pub fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    templates!(
+        env,
+        "base.html",
+        "catalogue.html",
+        "certificate.html",
+        "login.html",
+        "error.html",
+        "dashboard.html",
+        "framework.html",
+        "orgs.html",
+        "org_form.html",
+        "certs.html",
+        "cert_form.html",
+        "standard_edit.html",
+        "people.html",
+        "person_form.html",
+        "users.html",
+        "user_form.html",
+        "imports.html",
+        "import_job.html",
+        "audit.html",
+        "macros.html",
+    );
+    env.add_function("t", |state: &State, key: &str| -> String {
+        let lang = state
+            .lookup("lang")
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "zh".into());
+        i18n::t(&lang, key)
+    });
+    // `field_error(errors, "name")`: the message for one field, in the page's language.
+    env.add_function(
+        "field_error",
+        |state: &State, errors: Value, field: &str| -> String {
+            let lang = state
+                .lookup("lang")
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "zh".into());
+            let mut out = Vec::new();
+            if let Ok(iter) = errors.try_iter() {
+                for e in iter {
+                    if e.get_attr("field").ok().map(|f| f.to_string()).as_deref() == Some(field) {
+                        let key = if lang == "en" { "en" } else { "zh" };
+                        if let Ok(m) = e.get_attr(key) {
+                            out.push(m.to_string());
+                        }
+                    }
+                }
+            }
+            out.join("；")
+        },
+    );
+    env
+}
+
+/// Render a page with the common context (language, user, CSRF token, path).
+pub fn page(
+    state: &crate::AppState,
+    ctx: &Ctx,
+    name: &str,
+    data: Value,
+) -> Result<Response, AppError> {
+    page_with_status(state, ctx, name, data, StatusCode::OK)
+}
+
+pub fn page_with_status(
+    state: &crate::AppState,
+    ctx: &Ctx,
+    name: &str,
+    data: Value,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let tmpl = state
+        .templates
+        .get_template(name)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let user = ctx.session.as_ref().map(|s| {
+        context! {
+            username => s.user.username,
+            display_name => s.user.display_name,
+            role => s.user.role.as_str(),
+            role_label => if ctx.lang == "en" { s.user.role.en() } else { s.user.role.zh() },
+            org_name => s.user.org_name,
+            org_id => s.user.org_id,
+            is_admin => s.user.role.is_admin(),
+            is_ministry => s.user.role == xcert_domain::access::Role::MinistryAdmin,
+        }
+    });
+    let html = tmpl
+        .render(
+            context! { lang => ctx.lang, user => user, csrf => ctx.csrf, path => ctx.path, ..data },
+        )
+        .map_err(|e| {
+            tracing::error!(error = %e, template = name, "template failed");
+            AppError::Internal(e.to_string())
+        })?;
+    Ok((status, Html(html)).into_response())
+}
+
+/// An error as a page, in the page's language.
+pub fn error_page(state: &crate::AppState, ctx: &Ctx, e: &AppError) -> Response {
+    if matches!(e, AppError::Unauthorized) {
+        let next =
+            percent_encoding::utf8_percent_encode(&ctx.path, percent_encoding::NON_ALPHANUMERIC);
+        return axum::response::Redirect::to(&format!("/login?next={next}")).into_response();
+    }
+    let data = context! { status => e.status().as_u16(), message => e.message(ctx.lang), code => e.code() };
+    page_with_status(state, ctx, "error.html", data, e.status())
+        .unwrap_or_else(|_| (e.status(), e.message("en")).into_response())
+}

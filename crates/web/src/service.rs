@@ -1,0 +1,297 @@
+//! The operations behind both the pages and the API: parse input, authorize, write in
+//! one audited transaction. Handlers only translate HTTP to and from these.
+
+use crate::AppState;
+use crate::auth::Ctx;
+use crate::error::AppError;
+use serde::Serialize;
+use xcert_domain::FieldError;
+use xcert_domain::access::{Action, Role, authorize};
+use xcert_domain::certificate::{CertificateInput, CertificateStatus};
+use xcert_domain::org::{OrgKind, OrganizationInput, TeoState};
+use xcert_domain::person::PersonInput;
+use xcert_domain::standard::StandardTree;
+use xcert_store::{
+    CatalogueFilter, CertificateRow, NewUser, OrgRow, PersonRow, StandardVersion, UserRow,
+    VersionInfo,
+};
+
+type R<T> = Result<T, AppError>;
+
+pub async fn create_org(st: &AppState, ctx: &Ctx, input: &OrganizationInput) -> R<OrgRow> {
+    let o = input.parse()?;
+    let p = ctx.authorize(&Action::CreateOrganization {
+        kind: o.kind,
+        province: o.province.as_ref().map(|p| p.as_str()),
+    })?;
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let row = tx.org_create(&o).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn update_org(st: &AppState, ctx: &Ctx, id: i64, input: &OrganizationInput) -> R<OrgRow> {
+    let current = st.store.org_get(id).await?;
+    let o = input.parse()?;
+    let p = ctx.authorize(&Action::UpdateOrganization {
+        org_id: id,
+        kind: current.kind,
+        province: current.province.as_deref(),
+    })?;
+    // A province admin may not move a college out of its province.
+    authorize(
+        Some(&p),
+        &Action::UpdateOrganization {
+            org_id: id,
+            kind: o.kind,
+            province: o.province.as_ref().map(|p| p.as_str()),
+        },
+    )?;
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let row = tx.org_update(id, &o).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn set_teo_state(
+    st: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    state: &str,
+    reason: &str,
+) -> R<OrgRow> {
+    let p = ctx.authorize(&Action::ChangeTeoState)?;
+    let to = TeoState::parse("state", state).map_err(|e| AppError::Invalid(vec![e]))?;
+    if reason.trim().is_empty() {
+        return Err(AppError::Invalid(vec![FieldError::required("reason")]));
+    }
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let row = tx.teo_set_state(id, to, reason.trim()).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Which TEO a new certificate belongs to: TEO staff always their own; others must say.
+fn owning_teo(ctx: &Ctx, requested: Option<i64>) -> R<i64> {
+    let p = ctx.require()?;
+    match (p.role, p.org_id, requested) {
+        (Role::TeoStaff, Some(own), None) => Ok(own),
+        (_, _, Some(t)) => Ok(t),
+        _ => Err(AppError::Invalid(vec![FieldError::required("teo_id")])),
+    }
+}
+
+pub async fn create_certificate(
+    st: &AppState,
+    ctx: &Ctx,
+    teo_id: Option<i64>,
+    input: &CertificateInput,
+) -> R<CertificateRow> {
+    let teo = owning_teo(ctx, teo_id)?;
+    let mut c = input.parse()?;
+    let p = ctx.authorize(&Action::CreateCertificate { teo_id: teo })?;
+    if authorize(Some(&p), &Action::SetCertificateStatus).is_err() {
+        c.status = CertificateStatus::Draft;
+    }
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let row = tx.certificate_create(teo, &c).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn update_certificate(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    input: &CertificateInput,
+) -> R<CertificateRow> {
+    let current = st.store.certificate_by_code(code).await?;
+    let p = ctx.authorize(&Action::UpdateCertificate {
+        teo_id: current.teo_id,
+    })?;
+    let c = input.parse()?;
+    let may_status = authorize(Some(&p), &Action::SetCertificateStatus).is_ok();
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let row = tx.certificate_update(&current.code, &c, may_status).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn save_standard(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    tree: &StandardTree,
+    note: Option<&str>,
+) -> R<VersionInfo> {
+    let cert = st.store.certificate_by_code(code).await?;
+    let p = ctx.authorize(&Action::UpdateCertificate {
+        teo_id: cert.teo_id,
+    })?;
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let v = tx.standard_save_draft(&cert.code, tree, note).await?;
+    tx.commit().await?;
+    Ok(v)
+}
+
+pub async fn publish_standard(st: &AppState, ctx: &Ctx, code: &str) -> R<VersionInfo> {
+    let cert = st.store.certificate_by_code(code).await?;
+    let p = ctx.authorize(&Action::UpdateCertificate {
+        teo_id: cert.teo_id,
+    })?;
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let v = tx.standard_publish(&cert.code).await?;
+    tx.commit().await?;
+    Ok(v)
+}
+
+/// A certificate as a given caller may see it: drafts only for its TEO and the ministry.
+pub async fn certificate_visible(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+) -> R<(CertificateRow, bool)> {
+    let cert = st.store.certificate_by_code(code).await?;
+    let p = ctx.principal();
+    let insider = p.as_ref().is_some_and(|p| p.sees_drafts_of(cert.teo_id));
+    if !cert.status.is_public() && !insider {
+        return Err(AppError::NotFound(format!("certificate {code}")));
+    }
+    let can_edit = authorize(
+        p.as_ref(),
+        &Action::UpdateCertificate {
+            teo_id: cert.teo_id,
+        },
+    )
+    .is_ok();
+    Ok((cert, can_edit))
+}
+
+pub async fn standard_for(
+    st: &AppState,
+    cert: &CertificateRow,
+    version: Option<i64>,
+    insider: bool,
+) -> R<Option<StandardVersion>> {
+    Ok(st.store.standard_get(cert.id, version, insider).await?)
+}
+
+pub fn catalogue_scope(ctx: &Ctx, f: &mut CatalogueFilter) {
+    catalogue_scope_for(ctx.principal().as_ref(), f)
+}
+
+/// Drafts are visible to the ministry (all) and to a TEO's staff (their own).
+pub fn catalogue_scope_for(p: Option<&xcert_domain::access::Principal>, f: &mut CatalogueFilter) {
+    if let Some(p) = p {
+        if p.role == Role::MinistryAdmin {
+            f.all_statuses = true;
+        } else if p.role == Role::TeoStaff {
+            f.include_drafts_of = p.org_id;
+        }
+    }
+}
+
+pub async fn create_person(
+    st: &AppState,
+    ctx: &Ctx,
+    college_id: Option<i64>,
+    input: &PersonInput,
+) -> R<PersonRow> {
+    let p0 = ctx.require()?;
+    let college_id = match (p0.role, p0.org_id, college_id) {
+        (Role::CollegeStaff, Some(own), None) => own,
+        (_, _, Some(c)) => c,
+        _ => return Err(AppError::Invalid(vec![FieldError::required("college_id")])),
+    };
+    let college = st.store.org_get(college_id).await?;
+    if college.kind != OrgKind::College {
+        return Err(AppError::Invalid(vec![FieldError::new(
+            "college_id",
+            "not_college",
+            "is not a college",
+            "不是院校",
+        )]));
+    }
+    let person = input.parse()?;
+    let p = ctx.authorize(&Action::ManagePerson {
+        college_id,
+        province: college.province.as_deref(),
+    })?;
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let row = tx.person_create(college_id, &person).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn update_person(st: &AppState, ctx: &Ctx, id: i64, input: &PersonInput) -> R<PersonRow> {
+    let current = st.store.person_get(id).await?;
+    let p = ctx.authorize(&Action::ManagePerson {
+        college_id: current.college_id,
+        province: current.province.as_deref(),
+    })?;
+    let person = input.parse()?;
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let row = tx.person_update(id, &person).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn view_person(st: &AppState, ctx: &Ctx, id: i64) -> R<PersonRow> {
+    let person = st.store.person_get(id).await?;
+    ctx.authorize(&Action::ViewPerson {
+        college_id: person.college_id,
+        province: person.province.as_deref(),
+        person_id: id,
+    })?;
+    Ok(person)
+}
+
+pub async fn create_user(st: &AppState, ctx: &Ctx, u: &NewUser) -> R<UserRow> {
+    let (_, _, role) = u.validate()?;
+    let province = match u.org_id {
+        Some(id) => st.store.org_get(id).await?.province,
+        None => None,
+    };
+    let p = ctx.authorize(&Action::CreateUser {
+        role,
+        org_id: u.org_id,
+        province: province.as_deref(),
+    })?;
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let row = tx.user_create(u).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Counts for the dashboard.
+#[derive(Debug, Serialize)]
+pub struct Overview {
+    pub organizations: usize,
+    pub teos: usize,
+    pub colleges: usize,
+    pub certificates: i64,
+    pub people: usize,
+}
+
+pub async fn overview(st: &AppState, ctx: &Ctx) -> R<Overview> {
+    let p = ctx.require()?;
+    let orgs = st.store.org_list(&Default::default()).await?;
+    let mut f = CatalogueFilter {
+        limit: Some(1),
+        ..Default::default()
+    };
+    catalogue_scope(ctx, &mut f);
+    let (_, certificates) = st.store.catalogue(&f).await?;
+    let people = st
+        .store
+        .people_list(&p.people_scope(), None, None)
+        .await?
+        .len();
+    Ok(Overview {
+        organizations: orgs.len(),
+        teos: orgs.iter().filter(|o| o.kind == OrgKind::Teo).count(),
+        colleges: orgs.iter().filter(|o| o.kind == OrgKind::College).count(),
+        certificates,
+        people,
+    })
+}
