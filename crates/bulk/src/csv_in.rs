@@ -44,27 +44,45 @@ fn delimiter(text: &str) -> u8 {
         .unwrap_or(b',')
 }
 
-/// Parse into rows numbered as a spreadsheet shows them: blank lines count (csv
-/// skips them, so numbering follows line positions), and a quoted cell spanning
-/// several lines is still one row.
+/// Line breaks as a spreadsheet counts them: `\r\n`, `\n` or a lone `\r`.
+fn breaks(s: &[u8]) -> usize {
+    s.iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && s.get(i + 1) != Some(&b'\n')))
+        .count()
+}
+
+/// Parse into rows numbered as a spreadsheet shows them. The csv crate skips blank
+/// lines and reports a record's position from before them, so the number is
+/// recomputed from where the record really starts: line breaks before it, less
+/// those inside earlier quoted cells (a multi-line cell is still one row).
 pub(crate) fn rows(text: &str) -> Result<Vec<RawRow>, FileError> {
+    let bytes = text.as_bytes();
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter(text))
-        .from_reader(text.as_bytes());
+        .from_reader(bytes);
     let mut out = Vec::new();
-    let mut embedded_newlines = 0usize;
+    let (mut counted_to, mut lines, mut embedded) = (0usize, 0usize, 0usize);
     for rec in rdr.records() {
         let rec = rec.map_err(|e| FileError::BadWorkbook {
             detail: e.to_string(),
         })?;
-        let line = rec.position().map_or(out.len() + 1, |p| p.line() as usize);
+        let mut start = rec
+            .position()
+            .map_or(counted_to, |p| p.byte() as usize)
+            .clamp(counted_to, bytes.len());
+        while matches!(bytes.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        lines += breaks(&bytes[counted_to..start]);
+        counted_to = start;
         out.push(RawRow {
-            row: line - embedded_newlines,
+            row: lines - embedded + 1,
             cells: rec.iter().map(Cell::text).collect(),
         });
-        embedded_newlines += rec.iter().map(|f| f.matches('\n').count()).sum::<usize>();
+        embedded += rec.iter().map(|f| breaks(f.as_bytes())).sum::<usize>();
     }
     Ok(out)
 }
@@ -93,7 +111,7 @@ fn infer(rows: &[RawRow]) -> Option<Sheet> {
                 (recognized(s, r), required, s)
             })
             .collect();
-        scored.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+        scored.sort_by_key(|s| std::cmp::Reverse((s.0, s.1)));
         let (best, second) = (scored[0], scored[1]);
         if best.0 == 0 {
             continue;
@@ -133,12 +151,28 @@ mod tests {
 
     #[test]
     fn row_numbers_follow_the_spreadsheet() {
-        let rows = rows("a,b\n\n\"x\ny\",1\nlast,2\n").unwrap();
-        let nums: Vec<(usize, &str)> = rows
-            .iter()
-            .map(|r| (r.row, r.cells[0].text.as_str()))
-            .collect();
-        assert_eq!(nums, vec![(1, "a"), (3, "x\ny"), (4, "last")]);
+        let nums = |text: &str| -> Vec<(usize, String)> {
+            rows(text)
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.row, r.cells[0].text.clone()))
+                .collect()
+        };
+        let own = |v: &[(usize, &str)]| -> Vec<(usize, String)> {
+            v.iter().map(|(n, s)| (*n, s.to_string())).collect()
+        };
+        assert_eq!(
+            nums("a,b\n\n\"x\ny\",1\nlast,2\n"),
+            own(&[(1, "a"), (3, "x\ny"), (4, "last")])
+        );
+        assert_eq!(
+            nums("a,b\r\n\r\n\r\n\"x\r\ny\",1\r\nlast,2"),
+            own(&[(1, "a"), (4, "x\r\ny"), (5, "last")])
+        );
+        assert_eq!(
+            nums("\n\na\n\n\nb\n\"q\"\n\n"),
+            own(&[(3, "a"), (6, "b"), (7, "q")])
+        );
     }
 
     #[test]

@@ -46,7 +46,7 @@ impl RowCheck<'_> {
 
     fn field(&mut self, e: &FieldError) {
         self.failed = true;
-        if !self.flagged.iter().any(|f| *f == e.field) {
+        if !self.flagged.contains(&e.field) {
             self.errors
                 .push(RowError::from_field(self.sheet, self.row, e));
             self.flagged.push(e.field.clone());

@@ -74,6 +74,13 @@ impl FromRequestParts<AppState> for Ctx {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let headers = &parts.headers;
+        // Inside the nested API router the URI has lost its /api/v1 prefix.
+        let full_path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map(|u| u.0.path().to_string())
+            .unwrap_or_else(|| parts.uri.path().to_string());
+        let is_api = full_path.starts_with("/api/");
         let lang = match cookie(headers, LANG_COOKIE).as_deref() {
             Some("en") => "en",
             Some("zh") => "zh",
@@ -83,7 +90,7 @@ impl FromRequestParts<AppState> for Ctx {
                     .get(header::ACCEPT_LANGUAGE)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
-                if parts.uri.path().starts_with("/api/") || al.starts_with("en") {
+                if is_api || al.starts_with("en") {
                     "en"
                 } else {
                     "zh"
@@ -123,10 +130,10 @@ impl FromRequestParts<AppState> for Ctx {
             csrf,
             bearer,
             client,
-            path: parts.uri.path().to_string(),
+            path: full_path,
         };
         // API calls that change state with a cookie session must prove same origin.
-        if parts.uri.path().starts_with("/api/")
+        if is_api
             && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS)
             && !ctx.bearer
             && ctx.session.is_some()

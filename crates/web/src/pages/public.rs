@@ -171,6 +171,7 @@ pub async fn login_form(
 
 #[derive(Deserialize)]
 pub struct LoginForm {
+    #[serde(default)]
     csrf: String,
     username: String,
     password: String,
@@ -226,6 +227,7 @@ pub async fn login(State(st): State<AppState>, ctx: Ctx, Form(f): Form<LoginForm
 
 #[derive(Deserialize)]
 pub struct CsrfOnly {
+    #[serde(default)]
     csrf: String,
 }
 
