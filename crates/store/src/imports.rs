@@ -305,7 +305,11 @@ async fn apply_rows(
             s.errors.extend(row_errors(Sheet::Organizations, r.row, e)?);
         }
     }
+    // Certificates rejected in this file: their standards are not reported again.
+    let mut failed_certs = std::collections::HashSet::new();
     for r in &set.certificates {
+        let errors_before = s.errors.len();
+        failed_certs.insert(r.cert.code.as_str().to_string());
         let teo = match resolve_org(tx, &r.teo, OrgKind::Teo).await? {
             Ok(t) => t,
             Err(fe) => {
@@ -363,9 +367,15 @@ async fn apply_rows(
         if let Err(e) = res {
             s.errors.extend(row_errors(Sheet::Certificates, r.row, e)?);
         }
+        if s.errors.len() == errors_before {
+            failed_certs.remove(r.cert.code.as_str());
+        }
     }
     for st in &set.standards {
         let first = st.rows.first().copied().unwrap_or(0);
+        if failed_certs.contains(&st.certificate_code) {
+            continue;
+        }
         let Some(cert) = tx.certificate_by_code(&st.certificate_code).await? else {
             s.errors.push(err(
                 Sheet::Standards,
