@@ -726,3 +726,17 @@ fn errors_serialize_for_the_preview() {
     assert_eq!(json["column"], "name");
     assert_eq!(json["code"], "required");
 }
+
+#[test]
+fn excel_unicode_text_files_are_read() {
+    // Excel's "Unicode Text (*.txt)": UTF-16LE with a BOM, tab-separated.
+    let text = format!("姓名\t身份证号\t院校\r\n赵六\t{ID_B}\t某学院\r\n");
+    let mut bytes = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        bytes.extend(u.to_le_bytes());
+    }
+    let set = read_file("名单.txt", &bytes).unwrap();
+    assert!(set.is_clean(), "{:?}", set.errors);
+    assert_eq!(set.people[0].person.name, "赵六");
+    assert_eq!(set.people[0].person.id_number.expose(), ID_B);
+}

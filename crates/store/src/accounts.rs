@@ -163,7 +163,7 @@ pub enum LoginOutcome {
     Ok {
         token: String,
         csrf: String,
-        user: UserRow,
+        user: Box<UserRow>,
     },
     BadCredentials,
     /// Too many failures recently; try again after this many seconds.
@@ -333,7 +333,11 @@ impl Store {
             .bind(expires)
             .execute(&self.pool)
             .await?;
-        Ok(LoginOutcome::Ok { token, csrf, user })
+        Ok(LoginOutcome::Ok {
+            token,
+            csrf,
+            user: Box::new(user),
+        })
     }
 
     /// The session for a cookie token, if it exists, has not expired, and its user is active.

@@ -134,8 +134,7 @@ impl Store {
             ..Default::default()
         };
         apply_rows(&mut tx, who, set, &mut s).await?;
-        s.errors
-            .sort_by(|a, b| (sheet_rank(&a.sheet), a.row).cmp(&(sheet_rank(&b.sheet), b.row)));
+        s.errors.sort_by_key(|e| (sheet_rank(&e.sheet), e.row));
         if commit && s.errors.is_empty() {
             tx.commit().await?;
             s.committed = true;

@@ -85,12 +85,12 @@ impl FromRequestParts<AppState> for Ctx {
             Some("en") => "en",
             Some("zh") => "zh",
             _ => {
-                // API clients asking for English get English messages.
+                // Pages are Chinese unless switched; API messages English unless asked for Chinese.
                 let al = headers
                     .get(header::ACCEPT_LANGUAGE)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
-                if is_api || al.starts_with("en") {
+                if is_api && !al.starts_with("zh") {
                     "en"
                 } else {
                     "zh"

@@ -36,6 +36,8 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("versions", "版本记录", "Versions"),
     ("draft", "草稿", "Draft"),
     ("published", "已发布", "Published"),
+    ("suspended", "暂停", "Suspended"),
+    ("withdrawn", "已撤销", "Withdrawn"),
     ("work_area", "工作领域", "Work area"),
     ("work_task", "工作任务", "Work task"),
     ("skill_requirement", "职业技能要求", "Skill requirement"),

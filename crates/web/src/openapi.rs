@@ -4,7 +4,17 @@
 use serde_json::{Value, json};
 
 /// (method, path, tag, summary, needs sign-in, request body schema, success status)
-pub const OPERATIONS: &[(&str, &str, &str, &str, bool, Option<&str>, u16)] = &[
+pub type Operation = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    Option<&'static str>,
+    u16,
+);
+
+pub const OPERATIONS: &[Operation] = &[
     (
         "post",
         "/auth/login",
