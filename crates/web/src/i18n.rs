@@ -165,6 +165,11 @@ const TEXT: &[(&str, &str, &str)] = &[
         "Include full ID numbers (recorded in the audit log)",
     ),
     ("saved", "已保存", "Saved"),
+    (
+        "person_id",
+        "关联学生编号（考生账号）",
+        "Student record id (candidate accounts)",
+    ),
     ("optional", "选填", "optional"),
     (
         "list_sep_hint",

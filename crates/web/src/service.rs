@@ -167,6 +167,28 @@ pub async fn certificate_visible(
     Ok((cert, can_edit))
 }
 
+/// Whether the caller sees a certificate's drafts (its TEO's staff and the ministry).
+pub fn insider(ctx: &Ctx, cert: &CertificateRow) -> bool {
+    ctx.principal()
+        .is_some_and(|p| p.sees_drafts_of(cert.teo_id))
+}
+
+/// The standard's versions the caller may see, newest first.
+pub async fn visible_versions(
+    st: &AppState,
+    ctx: &Ctx,
+    cert: &CertificateRow,
+) -> R<Vec<VersionInfo>> {
+    let insider = insider(ctx, cert);
+    Ok(st
+        .store
+        .standard_versions(cert.id)
+        .await?
+        .into_iter()
+        .filter(|v| insider || v.status == xcert_domain::standard::VersionStatus::Published)
+        .collect())
+}
+
 pub async fn standard_for(
     st: &AppState,
     cert: &CertificateRow,

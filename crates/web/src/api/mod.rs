@@ -285,9 +285,7 @@ async fn standard_get(
     Query(q): Query<VersionQuery>,
 ) -> ApiResult<Json<Value>> {
     let (cert, _) = service::certificate_visible(&st, &ctx, &code).await?;
-    let insider = ctx
-        .principal()
-        .is_some_and(|p| p.sees_drafts_of(cert.teo_id));
+    let insider = service::insider(&ctx, &cert);
     let s = service::standard_for(&st, &cert, q.version, insider)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("standard of {code}")))?;
@@ -300,16 +298,7 @@ async fn standard_versions(
     Path(code): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let (cert, _) = service::certificate_visible(&st, &ctx, &code).await?;
-    let insider = ctx
-        .principal()
-        .is_some_and(|p| p.sees_drafts_of(cert.teo_id));
-    let v: Vec<_> = st
-        .store
-        .standard_versions(cert.id)
-        .await?
-        .into_iter()
-        .filter(|v| insider || v.status == xcert_domain::standard::VersionStatus::Published)
-        .collect();
+    let v = service::visible_versions(&st, &ctx, &cert).await?;
     Ok(Json(json!({"items": v})))
 }
 
@@ -360,9 +349,7 @@ pub async fn case_package(
     version: Option<i64>,
 ) -> ApiResult<CfPackage> {
     let (cert, _) = service::certificate_visible(st, ctx, code).await?;
-    let insider = ctx
-        .principal()
-        .is_some_and(|p| p.sees_drafts_of(cert.teo_id));
+    let insider = service::insider(ctx, &cert);
     let s = service::standard_for(st, &cert, version, insider)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("standard of {code}")))?;

@@ -434,6 +434,32 @@ async fn standard_page(
     )
 }
 
+/// After a standard operation: go on to `next`, or show the editor again with the errors.
+async fn after_standard<T>(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    outline: Option<String>,
+    r: Result<T, AppError>,
+    next: &str,
+) -> Result<Response, AppError> {
+    match r {
+        Ok(_) => Ok(redirect(next)),
+        Err(AppError::Invalid(errs)) => {
+            standard_page(
+                st,
+                ctx,
+                code,
+                outline,
+                errs,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
 async fn standard_edit(State(st): State<AppState>, ctx: Ctx, Path(code): Path<String>) -> Response {
     let r = standard_page(&st, &ctx, &code, None, vec![], StatusCode::OK).await;
     respond(&st, &ctx, r)
@@ -448,63 +474,36 @@ async fn standard_save(
     let r = async {
         csrf(&ctx, &f)?;
         let outline = field(&f, "outline").to_string();
+        let editor = format!("/admin/certificates/{}/standard", code.to_ascii_uppercase());
         let tree = match StandardTree::parse_outline(&outline) {
             Ok(t) => t,
             Err(errs) => {
-                return standard_page(
+                return after_standard::<()>(
                     &st,
                     &ctx,
                     &code,
                     Some(outline),
-                    errs,
-                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Err(AppError::Invalid(errs)),
+                    &editor,
                 )
                 .await;
             }
         };
         let note = Some(field(&f, "note")).filter(|s| !s.trim().is_empty());
-        match service::save_standard(&st, &ctx, &code, &tree, note).await {
-            Ok(_) => {
-                if f.contains_key("publish") {
-                    match service::publish_standard(&st, &ctx, &code).await {
-                        Ok(_) => {
-                            return Ok(redirect(&format!(
-                                "/certificates/{}",
-                                code.to_ascii_uppercase()
-                            )));
-                        }
-                        Err(AppError::Invalid(errs)) => {
-                            return standard_page(
-                                &st,
-                                &ctx,
-                                &code,
-                                Some(outline),
-                                errs,
-                                StatusCode::UNPROCESSABLE_ENTITY,
-                            )
-                            .await;
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                Ok(redirect(&format!(
-                    "/admin/certificates/{}/standard",
-                    code.to_ascii_uppercase()
-                )))
-            }
-            Err(AppError::Invalid(errs)) => {
-                standard_page(
-                    &st,
-                    &ctx,
-                    &code,
-                    Some(outline),
-                    errs,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await
-            }
-            Err(e) => Err(e),
+        let saved = service::save_standard(&st, &ctx, &code, &tree, note).await;
+        if saved.is_err() || !f.contains_key("publish") {
+            return after_standard(&st, &ctx, &code, Some(outline), saved, &editor).await;
         }
+        let published = service::publish_standard(&st, &ctx, &code).await;
+        after_standard(
+            &st,
+            &ctx,
+            &code,
+            Some(outline),
+            published,
+            &format!("/certificates/{}", code.to_ascii_uppercase()),
+        )
+        .await
     }
     .await;
     respond(&st, &ctx, r)
@@ -518,24 +517,16 @@ async fn standard_publish(
 ) -> Response {
     let r = async {
         csrf(&ctx, &f)?;
-        match service::publish_standard(&st, &ctx, &code).await {
-            Ok(_) => Ok(redirect(&format!(
-                "/certificates/{}",
-                code.to_ascii_uppercase()
-            ))),
-            Err(AppError::Invalid(errs)) => {
-                standard_page(
-                    &st,
-                    &ctx,
-                    &code,
-                    None,
-                    errs,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await
-            }
-            Err(e) => Err(e),
-        }
+        let published = service::publish_standard(&st, &ctx, &code).await;
+        after_standard(
+            &st,
+            &ctx,
+            &code,
+            None,
+            published,
+            &format!("/certificates/{}", code.to_ascii_uppercase()),
+        )
+        .await
     }
     .await;
     respond(&st, &ctx, r)
@@ -581,53 +572,26 @@ async fn standard_case_import(
     let r = async {
         let (f, file) = read_multipart(mp).await?;
         csrf(&ctx, &f)?;
-        let Some((_, bytes)) = file else {
-            return standard_page(
-                &st,
-                &ctx,
-                &code,
-                None,
-                vec![FieldError::required("file")],
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        };
-        let text = String::from_utf8_lossy(&bytes);
-        match xcert_domain::case::parse_case_json(&text) {
-            Ok(imported) => {
-                match service::save_standard(&st, &ctx, &code, &imported.tree, Some("CASE import"))
-                    .await
-                {
-                    Ok(_) => Ok(redirect(&format!(
-                        "/admin/certificates/{}/standard",
-                        code.to_ascii_uppercase()
-                    ))),
-                    Err(AppError::Invalid(errs)) => {
-                        standard_page(
+        let editor = format!("/admin/certificates/{}/standard", code.to_ascii_uppercase());
+        let saved = match file {
+            None => Err(AppError::Invalid(vec![FieldError::required("file")])),
+            Some((_, bytes)) => {
+                match xcert_domain::case::parse_case_json(&String::from_utf8_lossy(&bytes)) {
+                    Ok(imported) => {
+                        service::save_standard(
                             &st,
                             &ctx,
                             &code,
-                            None,
-                            errs,
-                            StatusCode::UNPROCESSABLE_ENTITY,
+                            &imported.tree,
+                            Some("CASE import"),
                         )
                         .await
                     }
-                    Err(e) => Err(e),
+                    Err(errs) => Err(AppError::Invalid(errs)),
                 }
             }
-            Err(errs) => {
-                standard_page(
-                    &st,
-                    &ctx,
-                    &code,
-                    None,
-                    errs,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await
-            }
-        }
+        };
+        after_standard(&st, &ctx, &code, None, saved, &editor).await
     }
     .await;
     respond(&st, &ctx, r)

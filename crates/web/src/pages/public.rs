@@ -77,15 +77,9 @@ pub async fn certificate(
 ) -> Response {
     let r = async {
         let (cert, can_edit) = service::certificate_visible(&st, &ctx, &code).await?;
-        let insider = ctx.principal().is_some_and(|p| p.sees_drafts_of(cert.teo_id));
+        let insider = service::insider(&ctx, &cert);
         let standard = service::standard_for(&st, &cert, v.version, insider).await?;
-        let versions: Vec<_> = st
-            .store
-            .standard_versions(cert.id)
-            .await?
-            .into_iter()
-            .filter(|v| insider || v.status == xcert_domain::standard::VersionStatus::Published)
-            .collect();
+        let versions = service::visible_versions(&st, &ctx, &cert).await?;
         let counts: Vec<_> = standard
             .as_ref()
             .map(|s| s.tree.count_by_level().into_iter().map(|(l, n)| context! { zh => l.zh(), en => l.en(), n => n }).collect())
