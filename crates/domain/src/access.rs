@@ -151,7 +151,8 @@ pub enum Action<'a> {
         province: Option<&'a str>,
         person_id: i64,
     },
-    /// Create an account of a role for an organization.
+    /// Create an account of a role for an organization, or manage one (reset its
+    /// password, deactivate it): the same scope decides both.
     CreateUser {
         role: Role,
         org_id: Option<i64>,

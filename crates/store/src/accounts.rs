@@ -449,6 +449,42 @@ impl WriteTx {
         Ok(row)
     }
 
+    pub async fn user_get(&mut self, username: &str) -> Result<UserRow> {
+        let sql = format!("{SELECT_USER} WHERE u.username = $1");
+        let r = sqlx::query(AssertSqlSafe(sql))
+            .bind(username.trim().to_lowercase())
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("user {username}")))?;
+        user_row(&r)
+    }
+
+    /// Activate or deactivate an account; deactivating ends its sessions.
+    pub async fn user_set_active(&mut self, username: &str, active: bool) -> Result<UserRow> {
+        let before = self.user_get(username).await?;
+        sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
+            .bind(active as i64)
+            .bind(before.id)
+            .execute(&mut *self.tx)
+            .await?;
+        if !active {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(before.id)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        let after = self.user_get(username).await?;
+        self.audit(
+            if active { "activate" } else { "deactivate" },
+            "user",
+            &after.username,
+            Some(&serde_json::json!({"active": before.active})),
+            Some(&serde_json::json!({"active": after.active})),
+        )
+        .await?;
+        Ok(after)
+    }
+
     /// Set a new password (and re-activate); ends the account's sessions.
     pub async fn user_set_password(&mut self, username: &str, password: &str) -> Result<()> {
         if password.chars().count() < 8 {

@@ -165,6 +165,12 @@ const TEXT: &[(&str, &str, &str)] = &[
         "Include full ID numbers (recorded in the audit log)",
     ),
     ("saved", "已保存", "Saved"),
+    ("active", "启用", "Active"),
+    ("inactive", "停用", "Inactive"),
+    ("activate", "启用", "Activate"),
+    ("deactivate", "停用", "Deactivate"),
+    ("new_password", "新密码", "New password"),
+    ("reset_password", "重置密码", "Reset password"),
     (
         "person_id",
         "关联学生编号（考生账号）",

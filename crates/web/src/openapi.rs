@@ -333,6 +333,7 @@ fn schemas() -> Value {
             "role": {"type": "string", "enum": ["ministry_admin", "province_admin", "teo_staff", "college_staff", "examiner", "expert_reviewer", "candidate"]},
             "org_id": {"type": "integer"}, "person_id": {"type": "integer"}
         }), &["username", "password", "role"]),
+        "UserUpdate": s(json!({"active": {"type": "boolean"}, "password": {"type": "string", "minLength": 8}}), &[]),
         "File": {"type": "string", "format": "binary"},
     })
 }

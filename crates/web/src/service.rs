@@ -285,6 +285,44 @@ pub async fn create_user(st: &AppState, ctx: &Ctx, u: &NewUser) -> R<UserRow> {
     Ok(row)
 }
 
+/// Reset an account's password and/or (de)activate it, within the caller's scope.
+pub async fn update_user(
+    st: &AppState,
+    ctx: &Ctx,
+    username: &str,
+    active: Option<bool>,
+    password: Option<&str>,
+) -> R<UserRow> {
+    let target = st
+        .store
+        .user_by_username(username)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("user {username}")))?;
+    let p = ctx.authorize(&Action::CreateUser {
+        role: target.role,
+        org_id: target.org_id,
+        province: target.province.as_deref(),
+    })?;
+    if active == Some(false) && target.id == p.user_id {
+        return Err(AppError::Invalid(vec![FieldError::new(
+            "active",
+            "self",
+            "you cannot deactivate your own account",
+            "不能停用自己的账号",
+        )]));
+    }
+    let mut tx = st.store.begin_write(&p.username).await?;
+    if let Some(pw) = password {
+        tx.user_set_password(&target.username, pw).await?;
+    }
+    if let Some(a) = active {
+        tx.user_set_active(&target.username, a).await?;
+    }
+    let row = tx.user_get(&target.username).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
 /// Counts for the dashboard.
 #[derive(Debug, Serialize)]
 pub struct Overview {

@@ -768,3 +768,107 @@ async fn pages_render_in_chinese_and_english() {
         403
     );
 }
+
+#[tokio::test]
+async fn accounts_are_managed_within_scope() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let admin = app.token("admin").await;
+        let teo_a_session = app.token("teo_a").await;
+        // Another TEO's staff cannot touch teo_a's account; its own TEO's staff can.
+        let b = app.token("teo_b").await;
+        assert_eq!(
+            app.api(
+                Method::PUT,
+                "/users/teo_a",
+                Some(&b),
+                Some(json!({"active": false}))
+            )
+            .await
+            .status(),
+            403,
+            "{engine:?}"
+        );
+        // Nobody deactivates themselves.
+        assert_eq!(
+            app.api(
+                Method::PUT,
+                "/users/admin",
+                Some(&admin),
+                Some(json!({"active": false}))
+            )
+            .await
+            .status(),
+            422
+        );
+        // Deactivation ends sessions and blocks sign-in.
+        let r = app
+            .api(
+                Method::PUT,
+                "/users/teo_a",
+                Some(&admin),
+                Some(json!({"active": false})),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.json::<Value>().await.unwrap()["active"], false);
+        assert_eq!(
+            app.api(Method::GET, "/me", Some(&teo_a_session), None)
+                .await
+                .status(),
+            401
+        );
+        let r = reqwest::Client::new()
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"username": "teo_a", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        // A password reset re-activates with the new password only.
+        let r = app
+            .api(
+                Method::PUT,
+                "/users/teo_a",
+                Some(&admin),
+                Some(json!({"password": "short"})),
+            )
+            .await;
+        assert_eq!(r.status(), 422);
+        let r = app
+            .api(
+                Method::PUT,
+                "/users/teo_a",
+                Some(&admin),
+                Some(json!({"password": "a-new-password"})),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let r = reqwest::Client::new()
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"username": "teo_a", "password": "a-new-password"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        // Each step is in the audit log.
+        let log: Value = app
+            .api(
+                Method::GET,
+                "/audit?entity=user&entity_id=teo_a",
+                Some(&admin),
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let actions: Vec<_> = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(actions, vec!["set_password", "deactivate", "create"]);
+    }
+}

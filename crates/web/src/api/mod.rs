@@ -55,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .route("/people", get(people_list).post(person_create))
         .route("/people/{id}", get(person_get).put(person_update))
         .route("/users", get(users_list).post(user_create))
+        .route("/users/{username}", axum::routing::put(user_update))
         .route("/audit", get(audit_list))
         .route("/audit/verify", get(audit_verify))
         .route("/imports", post(import_upload))
@@ -453,6 +454,24 @@ async fn user_create(State(st): State<AppState>, ctx: Ctx, b: Bytes) -> ApiResul
     let u: NewUser = body(&b)?;
     let row = service::create_user(&st, &ctx, &u).await?;
     Ok((StatusCode::CREATED, Json(row)).into_response())
+}
+
+#[derive(Deserialize)]
+struct UserUpdate {
+    active: Option<bool>,
+    password: Option<String>,
+}
+
+async fn user_update(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(username): Path<String>,
+    b: Bytes,
+) -> ApiResult<Json<Value>> {
+    let u: UserUpdate = body(&b)?;
+    Ok(Json(json!(
+        service::update_user(&st, &ctx, &username, u.active, u.password.as_deref()).await?
+    )))
 }
 
 async fn audit_list(

@@ -54,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/people/{id}", get(person_edit).post(person_update))
         .route("/admin/users", get(users).post(user_create))
         .route("/admin/users/new", get(user_new))
+        .route("/admin/users/{username}", post(user_update))
         .route("/admin/imports", get(imports).post(import_upload))
         .route("/admin/imports/template.xlsx", get(template_xlsx))
         .route("/admin/imports/template/{sheet}", get(template_csv))
@@ -801,6 +802,42 @@ async fn user_create(State(st): State<AppState>, ctx: Ctx, Form(f): Form<Fields>
                     context! { u => echo, ..choices },
                 )
             }
+        }
+    }
+    .await;
+    respond(&st, &ctx, r)
+}
+
+/// Reset a password or (de)activate an account from the accounts list.
+async fn user_update(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(username): Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let r = async {
+        csrf(&ctx, &f)?;
+        let active = match field(&f, "active") {
+            "1" => Some(true),
+            "0" => Some(false),
+            _ => None,
+        };
+        let password = Some(field(&f, "password")).filter(|p| !p.is_empty());
+        match service::update_user(&st, &ctx, &username, active, password).await {
+            Ok(_) => Ok(redirect("/admin/users")),
+            Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
+                let p = ctx.require()?;
+                let rows = st.store.users_list(&p.user_scope()).await?;
+                let errors = e.fields();
+                page_with_status(
+                    &st,
+                    &ctx,
+                    "users.html",
+                    context! { rows => rows, errors => errors, failed => username },
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+            }
+            Err(e) => Err(e),
         }
     }
     .await;
