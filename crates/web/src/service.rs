@@ -251,6 +251,13 @@ pub async fn update_person(st: &AppState, ctx: &Ctx, id: i64, input: &PersonInpu
         college_id: current.college_id,
         province: current.province.as_deref(),
     })?;
+    // Pages never send the stored number back; a blank field keeps it.
+    let mut input = input.clone();
+    if input.id_number.trim().is_empty()
+        && let Some((_, raw)) = st.store.person_raw_id_numbers(&[id]).await?.pop()
+    {
+        input.id_number = raw;
+    }
     let person = input.parse()?;
     let mut tx = st.store.begin_write(&p.username).await?;
     let row = tx.person_update(id, &person).await?;

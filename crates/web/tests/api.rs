@@ -318,6 +318,40 @@ async fn id_numbers_are_masked_and_scoped() {
             .await
             .unwrap();
         assert!(audit.contains("1101**********002X") && !audit.contains("11010519491231002X"));
+        // Editing in the page with the ID field left blank keeps the stored number.
+        let (client, csrf) = app.sign_in_page("college_sd").await;
+        let page = client
+            .get(app.url(&format!("/admin/people/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !page.contains("11010519491231002X"),
+            "the edit page never carries the raw number"
+        );
+        let r = client
+            .post(app.url(&format!("/admin/people/{id}")))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("name", "李四"),
+                ("id_number", ""),
+                ("major", "供用电技术"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let v: Value = app
+            .api(Method::GET, &format!("/people/{id}"), Some(&sd), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["major"], "供用电技术");
+        assert_eq!(v["id_masked"], "1101**********002X");
         // The same person twice is a conflict.
         let r = app
             .api(
