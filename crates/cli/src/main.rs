@@ -114,7 +114,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Create an account. The password is read from the terminal, or stdin with --password-stdin.
+    /// Create an account. The password is read from the terminal, from stdin with
+    /// --password-stdin, or from the XCERT_PASSWORD environment variable.
     Add {
         #[command(flatten)]
         data: DataArgs,
@@ -128,6 +129,9 @@ enum UserCommand {
         /// Display name.
         #[arg(long)]
         name: Option<String>,
+        /// For a candidate account: the student's resident ID number.
+        #[arg(long)]
+        person: Option<String>,
         /// Read the password from standard input (first line).
         #[arg(long)]
         password_stdin: bool,
@@ -224,6 +228,7 @@ async fn run(cli: Cli) -> Result<()> {
                     role,
                     org,
                     name,
+                    person,
                     password_stdin,
                 },
         } => {
@@ -239,15 +244,29 @@ async fn run(cli: Cli) -> Result<()> {
                 None => None,
             };
             let password = read_password(password_stdin)?;
+            let mut tx = store.begin_write(&cli_principal().username).await?;
+            let person_id = match person {
+                Some(p) => {
+                    let id = xcert_domain::ids::ResidentId::parse(&p)
+                        .map_err(|e| anyhow::anyhow!("--person: {e}"))?;
+                    Some(
+                        tx.person_id_by_number(id.expose())
+                            .await?
+                            .with_context(|| {
+                                format!("no student with ID number {}", id.masked())
+                            })?,
+                    )
+                }
+                None => None,
+            };
             let u = NewUser {
                 username,
                 display_name: name.unwrap_or_default(),
                 password,
                 role,
                 org_id,
-                person_id: None,
+                person_id,
             };
-            let mut tx = store.begin_write(&cli_principal().username).await?;
             let row = tx.user_create(&u).await.map_err(describe)?;
             tx.commit().await?;
             println!("created {} ({})", row.username, row.role.as_str());
@@ -329,7 +348,7 @@ fn describe(e: xcert_store::StoreError) -> anyhow::Error {
 }
 
 fn read_password(from_stdin: bool) -> Result<String> {
-    if let Ok(p) = std::env::var("XCERT_PASSWORD") {
+    if !from_stdin && let Ok(p) = std::env::var("XCERT_PASSWORD") {
         return Ok(p);
     }
     if from_stdin || !std::io::stdin().is_terminal() {
@@ -408,7 +427,10 @@ fn print_summary(s: &xcert_store::ImportSummary) {
         "certificates:  {} new, {} updated",
         s.certificates_created, s.certificates_updated
     );
-    println!("standards:     {} published", s.standards_published);
+    println!(
+        "standards:     {} published, {} unchanged",
+        s.standards_published, s.standards_unchanged
+    );
     println!(
         "people:        {} new, {} updated",
         s.people_created, s.people_updated

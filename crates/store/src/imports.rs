@@ -21,6 +21,9 @@ pub struct ImportSummary {
     pub certificates_created: usize,
     pub certificates_updated: usize,
     pub standards_published: usize,
+    /// Standards identical to the version already published (no new version made).
+    #[serde(default)]
+    pub standards_unchanged: usize,
     pub people_created: usize,
     pub people_updated: usize,
     pub errors: Vec<RowErrorView>,
@@ -399,6 +402,12 @@ async fn apply_rows(
         ) {
             s.errors
                 .push(denied(Sheet::Standards, first, "certificate_code", d));
+            continue;
+        }
+        let mut tree = st.tree.clone();
+        tree.renumber();
+        if tx.standard_published_tree(cert.id).await?.as_ref() == Some(&tree) {
+            s.standards_unchanged += 1;
             continue;
         }
         let res = async {

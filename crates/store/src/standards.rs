@@ -297,6 +297,23 @@ impl WriteTx {
         Ok(info)
     }
 
+    /// The newest published tree of a certificate, if any.
+    pub async fn standard_published_tree(
+        &mut self,
+        certificate_id: i64,
+    ) -> Result<Option<StandardTree>> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM standard_versions WHERE certificate_id = $1 AND status = 'published' ORDER BY version DESC LIMIT 1",
+        )
+        .bind(certificate_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        match id {
+            Some(id) => Ok(Some(load_tree(&mut *self.tx, id).await?)),
+            None => Ok(None),
+        }
+    }
+
     /// Freeze the certificate's draft as published. Earlier versions stay readable.
     pub async fn standard_publish(&mut self, certificate_code: &str) -> Result<VersionInfo> {
         let cert = self
