@@ -297,6 +297,14 @@ fn cert_input(f: &Fields) -> CertificateInput {
 
 async fn cert_new(State(st): State<AppState>, ctx: Ctx) -> Response {
     let r = async {
+        // Only the ministry and TEO staff (for their own TEO) create certificates.
+        let p = ctx.require()?;
+        let teo = if p.role == Role::TeoStaff {
+            p.org_id.unwrap_or(0)
+        } else {
+            0
+        };
+        ctx.authorize(&Action::CreateCertificate { teo_id: teo })?;
         let choices = cert_choices(&st, &ctx).await?;
         let blank =
             context! { levels => vec!["junior", "intermediate", "senior"], status => "draft" };
