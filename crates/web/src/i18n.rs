@@ -165,6 +165,7 @@ const TEXT: &[(&str, &str, &str)] = &[
         "Include full ID numbers (recorded in the audit log)",
     ),
     ("saved", "已保存", "Saved"),
+    ("version_note", "版本说明", "Version note"),
     ("keep_if_blank", "留空则不修改", "leave blank to keep"),
     ("active", "启用", "Active"),
     ("inactive", "停用", "Inactive"),
