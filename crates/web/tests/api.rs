@@ -727,10 +727,10 @@ async fn openapi_lists_every_route_and_each_answers() {
         Ok(o) if o.status.success() => assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "valid"),
         Ok(o) if String::from_utf8_lossy(&o.stderr).contains("No module named") => {
             assert!(std::env::var("CI").is_err(), "CI must install openapi-spec-validator");
-            eprintln!("=== SKIPPED: OpenAPI validation (pip install openapi-spec-validator) ===");
+            common::loud_once(&std::sync::Once::new(), "=== SKIPPED: OpenAPI validation (pip install openapi-spec-validator) ===");
         }
         Ok(o) => panic!("OpenAPI document invalid: {}", String::from_utf8_lossy(&o.stderr)),
-        Err(_) => eprintln!("=== SKIPPED: OpenAPI validation (no python3) ==="),
+        Err(_) => common::loud_once(&std::sync::Once::new(), "=== SKIPPED: OpenAPI validation (no python3) ==="),
     }
 }
 

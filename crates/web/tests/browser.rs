@@ -77,8 +77,9 @@ async fn sign_in_create_certificate_with_standard_and_find_it_in_catalogue() {
             !required,
             "XCERT_TEST_BROWSER=1 but chromium/chromedriver are not installed"
         );
-        eprintln!(
-            "=== SKIPPED: browser test (apt-get install chromium chromium-driver; XCERT_TEST_BROWSER=1 makes it required) ==="
+        common::loud_once(
+            &std::sync::Once::new(),
+            "=== SKIPPED: browser test (apt-get install chromium chromium-driver; XCERT_TEST_BROWSER=1 makes it required) ===",
         );
         return;
     };

@@ -23,11 +23,23 @@ pub fn engines() -> Vec<Engine> {
     if std::env::var("XCERT_TEST_PG_URL").is_ok_and(|u| !u.is_empty()) {
         vec![Engine::Sqlite, Engine::Postgres]
     } else {
-        eprintln!(
-            "=== SKIPPED: PostgreSQL runs of the web tests (set XCERT_TEST_PG_URL=postgres://... to run them) ==="
+        loud_once(
+            &PG_SKIP_NOTICE,
+            "=== SKIPPED: PostgreSQL runs of the web tests (set XCERT_TEST_PG_URL=postgres://... to run them) ===",
         );
         vec![Engine::Sqlite]
     }
+}
+
+static PG_SKIP_NOTICE: std::sync::Once = std::sync::Once::new();
+
+/// Write a line straight to the process's stderr, once: `eprintln!` inside a test is
+/// captured by the harness and would hide a skip notice.
+pub fn loud_once(once: &std::sync::Once, line: &str) {
+    use std::io::Write;
+    once.call_once(|| {
+        let _ = writeln!(std::io::stderr(), "{line}");
+    });
 }
 
 pub struct TestApp {
