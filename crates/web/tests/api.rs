@@ -415,6 +415,15 @@ async fn province_admin_manages_only_its_province() {
             403
         );
         let admin = app.token("admin").await;
+        let mut issued = cert_body("TB-OLD", "已有证书");
+        issued["teo_id"] = json!(teo);
+        issued["status"] = json!("published");
+        assert_eq!(
+            app.api(Method::POST, "/certificates", Some(&admin), Some(issued))
+                .await
+                .status(),
+            201
+        );
         let r = app
             .api(
                 Method::POST,
@@ -444,6 +453,25 @@ async fn province_admin_manages_only_its_province() {
             )
             .await;
         assert_eq!(r.status(), 422);
+        // Its certificates stay in the catalogue, marked with the organization's state.
+        let page = reqwest::get(app.url("/certificates/TB-OLD"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("组织已暂停"),
+            "the page says the TEO is suspended"
+        );
+        let c: Value = app
+            .api(Method::GET, "/certificates/TB-OLD", None, None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(c["status"], "published");
+        assert_eq!(c["teo_state"], "suspended");
     }
 }
 
