@@ -27,6 +27,9 @@ pub struct AuditFilter {
     pub entity_id: Option<String>,
     pub since: Option<String>,
     pub until: Option<String>,
+    /// Scoped view for province admins: only entries made by accounts of this province.
+    #[serde(skip)]
+    pub actor_province: Option<String>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
 }
@@ -136,6 +139,11 @@ impl Store {
         add("LOWER(entity_id) LIKE ? ESCAPE '\\'", &f.entity_id, true);
         add("at >= ?", &f.since, false);
         add("at <= ?", &f.until, false);
+        add(
+            "actor IN (SELECT u.username FROM users u JOIN organizations o ON o.id = u.org_id WHERE o.province = ?)",
+            &f.actor_province,
+            false,
+        );
         let where_sql = wh.join(" AND ");
         let count_sql = format!("SELECT COUNT(*) FROM audit_log WHERE {where_sql}");
         let mut count = sqlx::query_scalar::<_, i64>(AssertSqlSafe(count_sql));

@@ -330,6 +330,20 @@ pub async fn update_user(
     Ok(row)
 }
 
+/// The audit entries a caller may browse: the ministry all, a province admin those made
+/// by accounts of its province.
+pub async fn audit_list(
+    st: &AppState,
+    ctx: &Ctx,
+    mut f: xcert_store::AuditFilter,
+) -> R<(Vec<xcert_store::AuditRow>, i64)> {
+    let p = ctx.authorize(&Action::ViewAudit)?;
+    if p.role != Role::MinistryAdmin {
+        f.actor_province = Some(p.province.clone().unwrap_or_default());
+    }
+    Ok(st.store.audit_list(&f).await?)
+}
+
 /// Counts for the dashboard.
 #[derive(Debug, Serialize)]
 pub struct Overview {

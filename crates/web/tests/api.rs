@@ -619,6 +619,37 @@ async fn audit_chain_verifies_and_detects_tampering() {
             403
         );
 
+        // A province admin browses only what accounts of its province did.
+        let sd = app.token("college_sd").await;
+        let js = app.token("college_js").await;
+        let p1 = json!({"name": "王五", "id_number": "11010519491231002X"});
+        assert_eq!(
+            app.api(Method::POST, "/people", Some(&sd), Some(p1))
+                .await
+                .status(),
+            201
+        );
+        let p2 = json!({"name": "赵六", "id_number": "440524188001010014"});
+        assert_eq!(
+            app.api(Method::POST, "/people", Some(&js), Some(p2))
+                .await
+                .status(),
+            201
+        );
+        let prov = app.token("prov_sd").await;
+        let seen: Value = app
+            .api(Method::GET, "/audit", Some(&prov), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let actors: Vec<_> = seen["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["actor"].as_str().unwrap())
+            .collect();
+        assert_eq!(actors, vec!["college_sd"], "{engine:?}");
         sqlx::query("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
             .execute(app.store.pool())
             .await

@@ -479,8 +479,7 @@ async fn audit_list(
     ctx: Ctx,
     Query(f): Query<AuditFilter>,
 ) -> ApiResult<Json<Value>> {
-    ctx.authorize(&Action::ViewAudit)?;
-    let (rows, total) = st.store.audit_list(&f).await?;
+    let (rows, total) = service::audit_list(&st, &ctx, f).await?;
     Ok(Json(json!({"items": rows, "total": total})))
 }
 

@@ -998,8 +998,7 @@ async fn export_xlsx(
 
 async fn audit(State(st): State<AppState>, ctx: Ctx, Query(f): Query<AuditFilter>) -> Response {
     let r = async {
-        ctx.authorize(&Action::ViewAudit)?;
-        let (rows, total) = st.store.audit_list(&f).await?;
+        let (rows, total) = service::audit_list(&st, &ctx, f.clone()).await?;
         let (entities, actions) = st.store.audit_facets().await?;
         let chain = st.store.audit_verify().await?;
         let (chain_ok, chain_msg, checked) = match chain {
