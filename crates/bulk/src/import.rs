@@ -36,7 +36,25 @@ struct RowCheck<'a> {
     failed: bool,
 }
 
-impl RowCheck<'_> {
+impl<'a> RowCheck<'a> {
+    /// Start checking one row, with the cell-level checks already done.
+    fn start(t: &Table, r: &RawRow, errors: &'a mut Vec<RowError>) -> RowCheck<'a> {
+        let mut ck = RowCheck {
+            sheet: t.sheet,
+            row: r.row,
+            errors,
+            flagged: Vec::new(),
+            failed: false,
+        };
+        precheck(t, r, &mut ck);
+        ck
+    }
+
+    /// Whether a column of this row already has an error (so it is not reported twice).
+    fn is_flagged(&self, column: &str) -> bool {
+        self.flagged.iter().any(|f| f == column)
+    }
+
     fn push(&mut self, column: &str, code: &str, en: String, zh: String) {
         self.errors
             .push(RowError::new(self.sheet, self.row, column, code, en, zh));
@@ -68,6 +86,17 @@ impl RowCheck<'_> {
             format!("same {what_en} as row {first}"),
             format!("与第 {first} 行的{what_zh}重复"),
         );
+    }
+}
+
+/// The row where `key` was first seen in this file, recording `row` when it is new.
+fn first_seen(seen: &mut HashMap<String, usize>, key: &str, row: usize) -> Option<usize> {
+    match seen.get(key) {
+        Some(&first) => Some(first),
+        None => {
+            seen.insert(key.to_string(), row);
+            None
+        }
     }
 }
 
@@ -279,14 +308,7 @@ impl Builder {
     }
 
     fn org_row(&mut self, t: &Table, r: &RawRow) {
-        let mut ck = RowCheck {
-            sheet: t.sheet,
-            row: r.row,
-            errors: &mut self.set.errors,
-            flagged: Vec::new(),
-            failed: false,
-        };
-        precheck(t, r, &mut ck);
+        let mut ck = RowCheck::start(t, r, &mut self.set.errors);
         let s = |k: &str| t.text(r, k).to_string();
         let input = OrganizationInput {
             kind: s("kind"),
@@ -298,17 +320,11 @@ impl Builder {
             website: s("website"),
         };
         let parsed = input.parse().map_err(|e| ck.fields(&e)).ok();
-        if !ck.flagged.iter().any(|f| f == "credit_code")
+        if !ck.is_flagged("credit_code")
             && let Ok(code) = CreditCode::parse(&input.credit_code)
+            && let Some(first) = first_seen(&mut self.org_codes, code.as_str(), r.row)
         {
-            match self.org_codes.get(code.as_str()) {
-                Some(&first) => {
-                    ck.duplicate("credit_code", "credit code", "统一社会信用代码", first)
-                }
-                None => {
-                    self.org_codes.insert(code.as_str().to_string(), r.row);
-                }
-            }
+            ck.duplicate("credit_code", "credit code", "统一社会信用代码", first);
         }
         if let (Some(org), false) = (parsed, ck.failed) {
             self.set.organizations.push(OrgRow { row: r.row, org });
@@ -316,14 +332,7 @@ impl Builder {
     }
 
     fn cert_row(&mut self, t: &Table, r: &RawRow) {
-        let mut ck = RowCheck {
-            sheet: t.sheet,
-            row: r.row,
-            errors: &mut self.set.errors,
-            flagged: Vec::new(),
-            failed: false,
-        };
-        precheck(t, r, &mut ck);
+        let mut ck = RowCheck::start(t, r, &mut self.set.errors);
         let s = |k: &str| t.text(r, k).to_string();
         let input = CertificateInput {
             code: s("code"),
@@ -337,20 +346,16 @@ impl Builder {
             description: s("description"),
         };
         let parsed = input.parse().map_err(|e| ck.fields(&e)).ok();
-        let teo = if ck.flagged.iter().any(|f| f == "teo") {
+        let teo = if ck.is_flagged("teo") {
             None
         } else {
             reference(&mut ck, "teo", t.text(r, "teo"))
         };
-        if !ck.flagged.iter().any(|f| f == "code")
+        if !ck.is_flagged("code")
             && let Ok(code) = CertificateCode::parse("code", &input.code)
+            && let Some(first) = first_seen(&mut self.cert_codes, code.as_str(), r.row)
         {
-            match self.cert_codes.get(code.as_str()) {
-                Some(&first) => ck.duplicate("code", "certificate code", "证书代码", first),
-                None => {
-                    self.cert_codes.insert(code.as_str().to_string(), r.row);
-                }
-            }
+            ck.duplicate("code", "certificate code", "证书代码", first);
         }
         if let (Some(cert), Some(teo), false) = (parsed, teo, ck.failed) {
             self.set.certificates.push(CertRow {
@@ -362,14 +367,7 @@ impl Builder {
     }
 
     fn person_row(&mut self, t: &Table, r: &RawRow) {
-        let mut ck = RowCheck {
-            sheet: t.sheet,
-            row: r.row,
-            errors: &mut self.set.errors,
-            flagged: Vec::new(),
-            failed: false,
-        };
-        precheck(t, r, &mut ck);
+        let mut ck = RowCheck::start(t, r, &mut self.set.errors);
         let s = |k: &str| t.text(r, k).to_string();
         let input = PersonInput {
             name: s("name"),
@@ -379,20 +377,16 @@ impl Builder {
             phone: s("phone"),
         };
         let parsed = input.parse().map_err(|e| ck.fields(&e)).ok();
-        let college = if ck.flagged.iter().any(|f| f == "college") {
+        let college = if ck.is_flagged("college") {
             None
         } else {
             reference(&mut ck, "college", t.text(r, "college"))
         };
-        if !ck.flagged.iter().any(|f| f == "id_number")
+        if !ck.is_flagged("id_number")
             && let Ok(id) = ResidentId::parse(&input.id_number)
+            && let Some(first) = first_seen(&mut self.id_numbers, id.expose(), r.row)
         {
-            match self.id_numbers.get(id.expose()) {
-                Some(&first) => ck.duplicate("id_number", "ID number", "身份证号", first),
-                None => {
-                    self.id_numbers.insert(id.expose().to_string(), r.row);
-                }
-            }
+            ck.duplicate("id_number", "ID number", "身份证号", first);
         }
         if let (Some(person), Some(college), false) = (parsed, college, ck.failed) {
             self.set.people.push(PersonRow {
@@ -404,15 +398,8 @@ impl Builder {
     }
 
     fn standard_row(&mut self, t: &Table, r: &RawRow) {
-        let mut ck = RowCheck {
-            sheet: t.sheet,
-            row: r.row,
-            errors: &mut self.set.errors,
-            flagged: Vec::new(),
-            failed: false,
-        };
-        precheck(t, r, &mut ck);
-        let code = if ck.flagged.iter().any(|f| f == "certificate_code") {
+        let mut ck = RowCheck::start(t, r, &mut self.set.errors);
+        let code = if ck.is_flagged("certificate_code") {
             None
         } else {
             CertificateCode::parse("certificate_code", t.text(r, "certificate_code"))
