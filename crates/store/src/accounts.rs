@@ -202,16 +202,39 @@ fn minutes_ago(m: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// How an account is looked up.
+enum UserKey<'a> {
+    Id(i64),
+    Name(&'a str),
+}
+
+/// An account and its password hash.
+async fn user_record(
+    c: &mut sqlx::AnyConnection,
+    key: UserKey<'_>,
+) -> Result<Option<(UserRow, String)>> {
+    let q = match key {
+        UserKey::Id(id) => {
+            sqlx::query(AssertSqlSafe(format!("{SELECT_USER} WHERE u.id = $1"))).bind(id)
+        }
+        UserKey::Name(name) => sqlx::query(AssertSqlSafe(format!(
+            "{SELECT_USER} WHERE u.username = $1"
+        )))
+        .bind(name.trim().to_lowercase()),
+    };
+    match q.fetch_optional(c).await? {
+        Some(r) => Ok(Some((user_row(&r)?, r.try_get("password_hash")?))),
+        None => Ok(None),
+    }
+}
+
 impl Store {
     pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRow>> {
-        let sql = format!("{SELECT_USER} WHERE u.username = $1");
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(username.trim().to_lowercase())
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(user_row)
-            .transpose()
+        Ok(
+            user_record(&mut *self.pool.acquire().await?, UserKey::Name(username))
+                .await?
+                .map(|(u, _)| u),
+        )
     }
 
     pub async fn users_list(&self, scope: &UserScope) -> Result<Vec<UserRow>> {
@@ -289,17 +312,9 @@ impl Store {
                 retry_after_secs: retry,
             });
         }
-        let sql = format!("{SELECT_USER} WHERE u.username = $1");
-        let found = sqlx::query(AssertSqlSafe(sql))
-            .bind(&username)
-            .fetch_optional(&self.pool)
-            .await?;
+        let found = user_record(&mut *self.pool.acquire().await?, UserKey::Name(&username)).await?;
         let ok_user = match found {
-            Some(r) => {
-                let hash: String = r.try_get("password_hash")?;
-                let user = user_row(&r)?;
-                (verify_password(&hash, password) && user.active).then_some(user)
-            }
+            Some((user, hash)) => (verify_password(&hash, password) && user.active).then_some(user),
             None => {
                 // Spend the same time as a real check so timing does not reveal accounts.
                 let _ = verify_password(
@@ -355,12 +370,11 @@ impl Store {
             return Ok(None);
         }
         let user_id: i64 = r.try_get("user_id")?;
-        let sql = format!("{SELECT_USER} WHERE u.id = $1");
-        let user = sqlx::query(AssertSqlSafe(sql))
-            .bind(user_id)
-            .fetch_one(&self.pool)
-            .await?;
-        let user = user_row(&user)?;
+        let Some((user, _)) =
+            user_record(&mut *self.pool.acquire().await?, UserKey::Id(user_id)).await?
+        else {
+            return Ok(None);
+        };
         if !user.active {
             return Ok(None);
         }
@@ -431,13 +445,9 @@ impl WriteTx {
         .bind(now())
         .fetch_one(&mut *self.tx)
         .await?;
-        let sql = format!("{SELECT_USER} WHERE u.id = $1");
-        let row = user_row(
-            &sqlx::query(AssertSqlSafe(sql))
-                .bind(id)
-                .fetch_one(&mut *self.tx)
-                .await?,
-        )?;
+        let (row, _) = user_record(&mut self.tx, UserKey::Id(id))
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
         self.audit(
             "create",
             "user",
@@ -450,13 +460,10 @@ impl WriteTx {
     }
 
     pub async fn user_get(&mut self, username: &str) -> Result<UserRow> {
-        let sql = format!("{SELECT_USER} WHERE u.username = $1");
-        let r = sqlx::query(AssertSqlSafe(sql))
-            .bind(username.trim().to_lowercase())
-            .fetch_optional(&mut *self.tx)
+        user_record(&mut self.tx, UserKey::Name(username))
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("user {username}")))?;
-        user_row(&r)
+            .map(|(u, _)| u)
+            .ok_or_else(|| StoreError::NotFound(format!("user {username}")))
     }
 
     /// Activate or deactivate an account; deactivating ends its sessions.
@@ -495,11 +502,7 @@ impl WriteTx {
                 "密码至少 8 位",
             )));
         }
-        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
-            .bind(username)
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        let id = id.ok_or_else(|| StoreError::NotFound(format!("user {username}")))?;
+        let id = self.user_get(username).await?.id;
         sqlx::query("UPDATE users SET password_hash = $1, active = 1 WHERE id = $2")
             .bind(hash_password(password))
             .bind(id)

@@ -132,6 +132,24 @@ where
     Ok(())
 }
 
+/// A certificate with its tags, by code (case-insensitive).
+async fn certificate_by_code(
+    c: &mut sqlx::AnyConnection,
+    code: &str,
+) -> Result<Option<CertificateRow>> {
+    let sql = format!("{SELECT} WHERE c.code = $1");
+    let Some(r) = sqlx::query(AssertSqlSafe(sql))
+        .bind(code.trim().to_ascii_uppercase())
+        .fetch_optional(&mut *c)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut rows = vec![base_row(&r)?];
+    attach_tags(&mut *c, &mut rows).await?;
+    Ok(rows.pop())
+}
+
 impl Store {
     /// Search the catalogue; returns the page and the total number of matches.
     pub async fn catalogue(&self, f: &CatalogueFilter) -> Result<(Vec<CertificateRow>, i64)> {
@@ -230,15 +248,9 @@ impl Store {
     }
 
     pub async fn certificate_by_code(&self, code: &str) -> Result<CertificateRow> {
-        let sql = format!("{SELECT} WHERE c.code = $1");
-        let r = sqlx::query(AssertSqlSafe(sql))
-            .bind(code.trim().to_ascii_uppercase())
-            .fetch_optional(&self.pool)
+        certificate_by_code(&mut *self.pool.acquire().await?, code)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("certificate {code}")))?;
-        let mut rows = vec![base_row(&r)?];
-        attach_tags(&self.pool, &mut rows).await?;
-        Ok(rows.remove(0))
+            .ok_or_else(|| StoreError::NotFound(format!("certificate {code}")))
     }
 
     pub async fn certificates_of_teo(&self, teo_id: i64) -> Result<Vec<CertificateRow>> {
@@ -257,17 +269,7 @@ impl Store {
 
 impl WriteTx {
     pub async fn certificate_by_code(&mut self, code: &str) -> Result<Option<CertificateRow>> {
-        let sql = format!("{SELECT} WHERE c.code = $1");
-        let Some(r) = sqlx::query(AssertSqlSafe(sql))
-            .bind(code)
-            .fetch_optional(&mut *self.tx)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let mut rows = vec![base_row(&r)?];
-        attach_tags(&mut *self.tx, &mut rows).await?;
-        Ok(rows.pop())
+        certificate_by_code(&mut self.tx, code).await
     }
 
     async fn certificate_must(&mut self, code: &str) -> Result<CertificateRow> {

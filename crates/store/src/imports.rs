@@ -489,12 +489,7 @@ async fn resolve_org(
     kind: OrgKind,
 ) -> Result<std::result::Result<i64, FieldError>> {
     let r = reference.trim();
-    let row = sqlx::query("SELECT id, kind FROM organizations WHERE credit_code = $1 OR name_zh = $2 ORDER BY id LIMIT 1")
-        .bind(r.to_ascii_uppercase())
-        .bind(r)
-        .fetch_optional(&mut *tx.tx)
-        .await?;
-    Ok(match row {
+    Ok(match tx.org_find(r).await? {
         None => Err(FieldError::new(
             "",
             "unknown_org",
@@ -504,18 +499,12 @@ async fn resolve_org(
             ),
             format!("未找到统一社会信用代码或名称为“{r}”的{}", kind.zh()),
         )),
-        Some(row) => {
-            let k: String = row.try_get("kind")?;
-            if k != kind.as_str() {
-                Err(FieldError::new(
-                    "",
-                    "wrong_kind",
-                    format!("\"{r}\" is not a {}", kind.en().to_lowercase()),
-                    format!("“{r}”不是{}", kind.zh()),
-                ))
-            } else {
-                Ok(row.try_get("id")?)
-            }
-        }
+        Some(org) if org.kind != kind => Err(FieldError::new(
+            "",
+            "wrong_kind",
+            format!("\"{r}\" is not a {}", kind.en().to_lowercase()),
+            format!("“{r}”不是{}", kind.zh()),
+        )),
+        Some(org) => Ok(org.id),
     })
 }

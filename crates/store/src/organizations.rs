@@ -1,6 +1,7 @@
 use crate::db::{WriteTx, like_pattern, now, opt_str};
 use crate::{Result, Store, StoreError};
 use serde::Serialize;
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use xcert_domain::FieldError;
@@ -82,24 +83,34 @@ impl Store {
     }
 
     pub async fn org_get(&self, id: i64) -> Result<OrgRow> {
-        let r = sqlx::query("SELECT * FROM organizations WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("organization {id}")))?;
-        OrgRow::from_row(&r)
+        org_by_id(&mut *self.pool.acquire().await?, id).await
     }
 
     /// Find by credit code, or else by exact Chinese name (how spreadsheets refer to them).
     pub async fn org_find(&self, reference: &str) -> Result<Option<OrgRow>> {
-        let r = reference.trim();
-        let row = sqlx::query("SELECT * FROM organizations WHERE credit_code = $1 OR name_zh = $2 ORDER BY id LIMIT 1")
-            .bind(r.to_ascii_uppercase())
-            .bind(r)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(OrgRow::from_row).transpose()
+        org_by_reference(&mut *self.pool.acquire().await?, reference).await
     }
+}
+
+async fn org_by_id(c: &mut AnyConnection, id: i64) -> Result<OrgRow> {
+    let r = sqlx::query("SELECT * FROM organizations WHERE id = $1")
+        .bind(id)
+        .fetch_optional(c)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("organization {id}")))?;
+    OrgRow::from_row(&r)
+}
+
+async fn org_by_reference(c: &mut AnyConnection, reference: &str) -> Result<Option<OrgRow>> {
+    let r = reference.trim();
+    let row = sqlx::query(
+        "SELECT * FROM organizations WHERE credit_code = $1 OR name_zh = $2 ORDER BY id LIMIT 1",
+    )
+    .bind(r.to_ascii_uppercase())
+    .bind(r)
+    .fetch_optional(c)
+    .await?;
+    row.as_ref().map(OrgRow::from_row).transpose()
 }
 
 impl WriteTx {
@@ -112,12 +123,11 @@ impl WriteTx {
     }
 
     pub async fn org_get(&mut self, id: i64) -> Result<OrgRow> {
-        let r = sqlx::query("SELECT * FROM organizations WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *self.tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("organization {id}")))?;
-        OrgRow::from_row(&r)
+        org_by_id(&mut self.tx, id).await
+    }
+
+    pub async fn org_find(&mut self, reference: &str) -> Result<Option<OrgRow>> {
+        org_by_reference(&mut self.tx, reference).await
     }
 
     pub async fn org_create(&mut self, o: &NewOrganization) -> Result<OrgRow> {

@@ -59,6 +59,16 @@ fn scope_sql(scope: &PeopleScope) -> (String, Option<String>) {
     }
 }
 
+async fn person_by_id(c: &mut sqlx::AnyConnection, id: i64) -> Result<PersonRow> {
+    let sql = format!("{SELECT} WHERE p.id = $1");
+    let r = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(c)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("person {id}")))?;
+    row(&r)
+}
+
 impl Store {
     /// Students visible in `scope`, optionally searched by name, student number or major.
     pub async fn people_list(
@@ -89,13 +99,7 @@ impl Store {
     }
 
     pub async fn person_get(&self, id: i64) -> Result<PersonRow> {
-        let sql = format!("{SELECT} WHERE p.id = $1");
-        let r = sqlx::query(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("person {id}")))?;
-        row(&r)
+        person_by_id(&mut *self.pool.acquire().await?, id).await
     }
 
     /// The raw identity number, for an explicitly requested unmasked export only.
@@ -120,13 +124,7 @@ impl Store {
 
 impl WriteTx {
     pub async fn person_get(&mut self, id: i64) -> Result<PersonRow> {
-        let sql = format!("{SELECT} WHERE p.id = $1");
-        let r = sqlx::query(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&mut *self.tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("person {id}")))?;
-        row(&r)
+        person_by_id(&mut self.tx, id).await
     }
 
     pub async fn person_id_by_number(&mut self, raw: &str) -> Result<Option<i64>> {
