@@ -126,3 +126,20 @@ pub fn error_page(state: &crate::AppState, ctx: &Ctx, e: &AppError) -> Response 
     page_with_status(state, ctx, "error.html", data, e.status())
         .unwrap_or_else(|_| (e.status(), e.message("en")).into_response())
 }
+
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// A file download with its name.
+pub fn download(bytes: Vec<u8>, name: &str, mime: &str) -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, mime.to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}

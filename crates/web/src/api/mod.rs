@@ -684,18 +684,9 @@ async fn export(
     Query(q): Query<ExportQuery>,
 ) -> ApiResult<Response> {
     let bytes = export_bytes(&st, &ctx, q.include_ids).await?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"xcert-export.xlsx\"",
-            ),
-        ],
+    Ok(crate::render::download(
         bytes,
-    )
-        .into_response())
+        "xcert-export.xlsx",
+        crate::render::XLSX,
+    ))
 }

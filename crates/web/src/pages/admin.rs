@@ -5,12 +5,12 @@ use super::{redirect, respond};
 use crate::AppState;
 use crate::auth::Ctx;
 use crate::error::AppError;
-use crate::render::{page, page_with_status};
+use crate::render::{XLSX, download, page, page_with_status};
 use crate::service;
 use axum::Form;
 use axum::Router;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use minijinja::{Value, context};
@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use xcert_domain::FieldError;
 use xcert_domain::access::{Action, Role};
 use xcert_domain::certificate::{CertificateInput, CertificateStatus};
+use xcert_domain::framework::Level;
 use xcert_domain::org::{OrgKind, OrganizationInput, PROVINCES, TeoState};
 use xcert_domain::person::PersonInput;
 use xcert_domain::standard::StandardTree;
@@ -277,11 +278,17 @@ async fn cert_choices(st: &AppState, ctx: &Ctx) -> Result<Value, AppError> {
     Ok(context! { teos => teos, statuses => statuses, may_status => may_status })
 }
 
-fn cert_input(f: &Fields) -> CertificateInput {
-    let levels: Vec<&str> = ["junior", "intermediate", "senior"]
-        .into_iter()
+/// The level keys whose checkboxes (`level_junior`, ...) are ticked.
+fn checked_levels(f: &Fields) -> Vec<&'static str> {
+    Level::ALL
+        .iter()
+        .map(|l| l.as_str())
         .filter(|l| f.contains_key(&format!("level_{l}")))
-        .collect();
+        .collect()
+}
+
+fn cert_input(f: &Fields) -> CertificateInput {
+    let levels = checked_levels(f);
     CertificateInput {
         code: field(f, "code").into(),
         name_zh: field(f, "name_zh").into(),
@@ -321,10 +328,7 @@ async fn cert_new(State(st): State<AppState>, ctx: Ctx) -> Response {
 
 /// The form's fields in the shape the template reads for an existing certificate.
 fn cert_echo(f: &Fields) -> Value {
-    let levels: Vec<&str> = ["junior", "intermediate", "senior"]
-        .into_iter()
-        .filter(|l| f.contains_key(&format!("level_{l}")))
-        .collect();
+    let levels = checked_levels(f);
     let mut m: HashMap<String, Value> = f
         .iter()
         .map(|(k, v)| (k.clone(), Value::from(v.clone())))
@@ -932,22 +936,6 @@ async fn import_confirm(
     .await;
     respond(&st, &ctx, r)
 }
-
-fn download(bytes: Vec<u8>, name: &str, mime: &str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, mime.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 async fn template_xlsx() -> Response {
     download(

@@ -7,7 +7,7 @@ use crate::service;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use axum::{Form, Json};
+use axum::Form;
 use minijinja::context;
 use serde::Deserialize;
 use xcert_domain::framework::Level;
@@ -104,17 +104,11 @@ pub async fn case_export(
     Query(v): Query<VersionQuery>,
 ) -> Response {
     match crate::api::case_package(&st, &ctx, &code, v.version).await {
-        Ok(pkg) => {
-            let mut resp = Json(pkg).into_response();
-            let name = format!(
-                "attachment; filename=\"{}-standard.case.json\"",
-                code.to_ascii_uppercase()
-            );
-            if let Ok(v) = name.parse() {
-                resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-            }
-            resp
-        }
+        Ok(pkg) => crate::render::download(
+            serde_json::to_vec_pretty(&pkg).unwrap_or_default(),
+            &format!("{}-standard.case.json", code.to_ascii_uppercase()),
+            "application/json",
+        ),
         Err(e) => respond(&st, &ctx, Err(e)),
     }
 }
