@@ -168,7 +168,7 @@ pub fn print_logins(logins: &[Login], url: Option<&str>) {
 }
 
 pub async fn export(store: &Store, who: &Principal, include_ids: bool) -> Result<Vec<u8>> {
-    xcert_web::api::export_for(store, who, include_ids)
+    xcert_web::service::export_for(store, who, include_ids)
         .await
         .map_err(|e| anyhow::anyhow!(e.message("en")))
 }

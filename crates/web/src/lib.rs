@@ -8,7 +8,7 @@ mod i18n;
 pub mod openapi;
 mod pages;
 mod render;
-mod service;
+pub mod service;
 
 pub use auth::Ctx;
 pub use error::AppError;

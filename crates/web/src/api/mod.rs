@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use xcert_domain::FieldError;
 use xcert_domain::access::Action;
-use xcert_domain::case::{CaseDocumentInfo, CfPackage, to_case};
+use xcert_domain::case::CfPackage;
 use xcert_domain::certificate::CertificateInput;
 use xcert_domain::framework::Level;
 use xcert_domain::org::{OrganizationInput, TeoState};
@@ -342,41 +342,15 @@ async fn standard_publish(
     )))
 }
 
-/// The CASE 1.1 package of a certificate's standard as the caller may see it.
-pub async fn case_package(
-    st: &AppState,
-    ctx: &Ctx,
-    code: &str,
-    version: Option<i64>,
-) -> ApiResult<CfPackage> {
-    let (cert, _) = service::certificate_visible(st, ctx, code).await?;
-    let insider = service::insider(ctx, &cert);
-    let s = service::standard_for(st, &cert, version, insider)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("standard of {code}")))?;
-    let info = CaseDocumentInfo {
-        certificate_code: cert.code.clone(),
-        title: format!("{}职业技能等级标准", cert.name_zh),
-        creator: cert.teo_name.clone(),
-        version: s.info.version,
-        last_change: s
-            .info
-            .published_at
-            .clone()
-            .unwrap_or(s.info.created_at.clone()),
-        base_uri: st.config.base_url.clone(),
-        language: "zh".into(),
-    };
-    Ok(to_case(&info, &s.tree))
-}
-
 async fn standard_case(
     State(st): State<AppState>,
     ctx: Ctx,
     Path(code): Path<String>,
     Query(q): Query<VersionQuery>,
 ) -> ApiResult<Json<CfPackage>> {
-    Ok(Json(case_package(&st, &ctx, &code, q.version).await?))
+    Ok(Json(
+        service::case_package(&st, &ctx, &code, q.version).await?,
+    ))
 }
 
 async fn standard_case_import(
@@ -561,129 +535,12 @@ struct ExportQuery {
     include_ids: bool,
 }
 
-/// The registry as the caller may see it, as an .xlsx in the import template's layout.
-/// Full identity numbers only on request, and the request is audited.
-pub async fn export_bytes(st: &AppState, ctx: &Ctx, include_ids: bool) -> ApiResult<Vec<u8>> {
-    let p = ctx.authorize(&Action::Export)?;
-    export_for(&st.store, &p, include_ids).await
-}
-
-/// The export for a principal (also used by the CLI).
-pub async fn export_for(
-    store: &xcert_store::Store,
-    p: &xcert_domain::access::Principal,
-    include_ids: bool,
-) -> ApiResult<Vec<u8>> {
-    use xcert_bulk::{
-        CertificateExport, ExportData, OrganizationExport, PersonExport, StandardExport,
-    };
-    xcert_domain::access::authorize(Some(p), &Action::Export)?;
-    let orgs = store.org_list(&Default::default()).await?;
-    let mut f = CatalogueFilter {
-        limit: Some(500),
-        ..Default::default()
-    };
-    service::catalogue_scope_for(Some(p), &mut f);
-    let mut certs = Vec::new();
-    loop {
-        let (page, total) = store.catalogue(&f).await?;
-        let n = page.len() as i64;
-        certs.extend(page);
-        if n == 0 || certs.len() as i64 >= total {
-            break;
-        }
-        f.offset = Some(certs.len() as i64);
-    }
-    let mut standards = Vec::new();
-    for c in &certs {
-        if let Some(s) = store.standard_get(c.id, None, false).await? {
-            standards.push(StandardExport {
-                certificate_code: c.code.clone(),
-                version: s.info.version,
-                tree: s.tree,
-            });
-        }
-    }
-    let people = store.people_list(&p.people_scope(), None, None).await?;
-    let raw: std::collections::HashMap<i64, String> = if include_ids {
-        store
-            .person_raw_id_numbers(&people.iter().map(|p| p.id).collect::<Vec<_>>())
-            .await?
-            .into_iter()
-            .collect()
-    } else {
-        Default::default()
-    };
-    let colleges: std::collections::HashMap<i64, String> =
-        orgs.iter().map(|o| (o.id, o.credit_code.clone())).collect();
-    let data = ExportData {
-        organizations: orgs
-            .iter()
-            .map(|o| OrganizationExport {
-                kind: o.kind.as_str().into(),
-                name_zh: o.name_zh.clone(),
-                name_en: o.name_en.clone().unwrap_or_default(),
-                credit_code: o.credit_code.clone(),
-                province: o.province.clone().unwrap_or_default(),
-                state: o
-                    .teo_state
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
-                website: o.website.clone().unwrap_or_default(),
-            })
-            .collect(),
-        certificates: certs
-            .iter()
-            .map(|c| CertificateExport {
-                code: c.code.clone(),
-                name_zh: c.name_zh.clone(),
-                name_en: c.name_en.clone().unwrap_or_default(),
-                teo: c.teo_credit_code.clone(),
-                levels: c.levels.iter().map(|l| l.zh().to_string()).collect(),
-                status: c.status.as_str().into(),
-                majors: c.majors.clone(),
-                posts: c.posts.clone(),
-                competitions: c.competitions.clone(),
-                description: c.description.clone().unwrap_or_default(),
-            })
-            .collect(),
-        standards,
-        people: people
-            .iter()
-            .map(|x| PersonExport {
-                name: x.name.clone(),
-                id_number: raw
-                    .get(&x.id)
-                    .cloned()
-                    .unwrap_or_else(|| x.id_masked.clone()),
-                college: colleges.get(&x.college_id).cloned().unwrap_or_default(),
-                student_no: x.student_no.clone().unwrap_or_default(),
-                major: x.major.clone().unwrap_or_default(),
-                phone: x.phone.clone().unwrap_or_default(),
-            })
-            .collect(),
-    };
-    if include_ids {
-        let mut tx = store.begin_write(&p.username).await?;
-        tx.audit(
-            "export_with_ids",
-            "people",
-            &format!("{} people", people.len()),
-            None,
-            None,
-        )
-        .await?;
-        tx.commit().await?;
-    }
-    Ok(xcert_bulk::export_xlsx(&data))
-}
-
 async fn export(
     State(st): State<AppState>,
     ctx: Ctx,
     Query(q): Query<ExportQuery>,
 ) -> ApiResult<Response> {
-    let bytes = export_bytes(&st, &ctx, q.include_ids).await?;
+    let bytes = service::export_bytes(&st, &ctx, q.include_ids).await?;
     Ok(crate::render::download(
         bytes,
         "xcert-export.xlsx",

@@ -977,7 +977,7 @@ async fn export_xlsx(
 ) -> Response {
     let r = async {
         let include_ids = q.include_ids.is_some_and(|v| !v.is_empty() && v != "0");
-        let bytes = crate::api::export_bytes(&st, &ctx, include_ids).await?;
+        let bytes = service::export_bytes(&st, &ctx, include_ids).await?;
         Ok(download(bytes, "xcert-export.xlsx", XLSX))
     }
     .await;

@@ -4,10 +4,10 @@ use crate::auth::{Ctx, LANG_COOKIE, SESSION_COOKIE, cookie};
 use crate::error::AppError;
 use crate::render::page;
 use crate::service;
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use minijinja::context;
 use serde::Deserialize;
 use xcert_domain::framework::Level;
@@ -103,7 +103,7 @@ pub async fn case_export(
     Path(code): Path<String>,
     Query(v): Query<VersionQuery>,
 ) -> Response {
-    match crate::api::case_package(&st, &ctx, &code, v.version).await {
+    match service::case_package(&st, &ctx, &code, v.version).await {
         Ok(pkg) => crate::render::download(
             serde_json::to_vec_pretty(&pkg).unwrap_or_default(),
             &format!("{}-standard.case.json", code.to_ascii_uppercase()),
