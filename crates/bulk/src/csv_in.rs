@@ -138,11 +138,7 @@ pub fn read_csv(bytes: &[u8], sheet: Option<Sheet>) -> Result<ImportSet, FileErr
     let table = Table::build(sheet, rows)?.ok_or(FileError::Empty)?;
     let mut b = Builder::default();
     b.add_table(&table);
-    let set = b.finish();
-    if set.rows_read == 0 {
-        return Err(FileError::NoRows);
-    }
-    Ok(set)
+    b.finish_with_rows()
 }
 
 #[cfg(test)]

@@ -446,6 +446,15 @@ impl Builder {
         }
     }
 
+    /// Like [`Builder::finish`], but a file without a single data row is an error.
+    pub fn finish_with_rows(self) -> Result<ImportSet, crate::FileError> {
+        let set = self.finish();
+        if set.rows_read == 0 {
+            return Err(crate::FileError::NoRows);
+        }
+        Ok(set)
+    }
+
     pub fn finish(mut self) -> ImportSet {
         let offered: HashMap<&str, &[Level]> = self
             .set

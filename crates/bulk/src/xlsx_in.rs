@@ -124,11 +124,7 @@ pub fn read_xlsx(bytes: &[u8]) -> Result<ImportSet, FileError> {
             b.add_table(&table);
         }
     }
-    let set = b.finish();
-    if set.rows_read == 0 {
-        return Err(FileError::NoRows);
-    }
-    Ok(set)
+    b.finish_with_rows()
 }
 
 #[cfg(test)]
