@@ -3,6 +3,7 @@
 
 mod config;
 mod demo;
+mod ingest;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -109,6 +110,103 @@ enum Command {
     Template {
         #[arg(long, short = 'o', default_value = "xcert-import-template.xlsx")]
         output: PathBuf,
+    },
+    /// Take in declaration materials (folders, zip and 7z archives): deduplicate, check,
+    /// extract, classify and report. A killed run continues with --resume.
+    Ingest {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Folders and archives to take in.
+        paths: Vec<PathBuf>,
+        /// The unit (单位) every file belongs to; default: the first folder level.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Declaration batch the materials are for.
+        #[arg(long)]
+        batch: Option<String>,
+        /// A name for the run (default: the folder names).
+        #[arg(long)]
+        title: Option<String>,
+        /// The organization (credit code or name) whose run this is; its staff see it.
+        #[arg(long)]
+        org: Option<String>,
+        /// Print the full report as JSON (schema in docs/INGEST.md).
+        #[arg(long)]
+        json: bool,
+        /// Continue the last run that did not finish, skipping what it cataloged.
+        #[arg(long)]
+        resume: bool,
+        /// Record the catalog without copying contents into the object store.
+        #[arg(long)]
+        catalog_only: bool,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// No progress bar.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
+    /// Consolidation runs: list them, export a catalog or report.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
+    /// Benchmarks and test data: the seeded material corpus and the dedup-only mode.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// List consolidation runs.
+    Runs {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Write a run's catalog (csv, parquet) or report (json).
+    Export {
+        #[command(flatten)]
+        data: DataArgs,
+        run: i64,
+        #[arg(long, value_parser = ["csv", "parquet", "json"], default_value = "csv")]
+        format: String,
+        /// Output file (default: standard output).
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Write a seeded, realistic tree of declaration materials and its ground truth.
+    GenCorpus {
+        /// New folder to write.
+        dir: PathBuf,
+        /// Target size, e.g. 200M, 2G, 7G.
+        #[arg(long, default_value = "200M")]
+        size: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 16)]
+        units: usize,
+        /// Leave out zip archives (nested, GBK names).
+        #[arg(long)]
+        no_archives: bool,
+        /// Leave out hard links.
+        #[arg(long)]
+        no_hard_links: bool,
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
+    /// Find exact duplicates only (no database, nothing written).
+    Dedup {
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        threads: Option<usize>,
     },
 }
 
@@ -323,6 +421,95 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Command::Ingest {
+            data,
+            paths,
+            unit,
+            batch,
+            title,
+            org,
+            json,
+            resume,
+            catalog_only,
+            threads,
+            quiet,
+        } => {
+            let (store, _) = open(&data, "xcert-data").await?;
+            ingest::ingest(
+                &store,
+                ingest::IngestArgs {
+                    paths,
+                    unit,
+                    batch,
+                    title,
+                    org,
+                    json,
+                    resume,
+                    catalog_only,
+                    threads,
+                    quiet,
+                },
+            )
+            .await
+        }
+        Command::Catalog {
+            command: CatalogCommand::Runs { data },
+        } => {
+            let (store, _) = open(&data, "xcert-data").await?;
+            ingest::catalog_runs(&store).await
+        }
+        Command::Catalog {
+            command:
+                CatalogCommand::Export {
+                    data,
+                    run,
+                    format,
+                    output,
+                },
+        } => {
+            let (store, _) = open(&data, "xcert-data").await?;
+            let format = match format.as_str() {
+                "parquet" => ingest::CatalogFormat::Parquet,
+                "json" => ingest::CatalogFormat::Json,
+                _ => ingest::CatalogFormat::Csv,
+            };
+            ingest::catalog_export(&store, run, format, output).await
+        }
+        Command::Bench {
+            command:
+                BenchCommand::GenCorpus {
+                    dir,
+                    size,
+                    seed,
+                    units,
+                    no_archives,
+                    no_hard_links,
+                    quiet,
+                },
+        } => {
+            let spec = xcert_ingest::corpus::CorpusSpec {
+                seed,
+                total_bytes: ingest::parse_size(&size)?,
+                units,
+                archives: !no_archives,
+                hard_links: !no_hard_links,
+                ..Default::default()
+            };
+            tokio::task::spawn_blocking(move || ingest::gen_corpus(dir, spec, quiet)).await?
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Dedup {
+                    paths,
+                    json,
+                    threads,
+                },
+        } => {
+            if paths.is_empty() {
+                bail!("give one or more folders");
+            }
+            tokio::task::spawn_blocking(move || ingest::bench_dedup(&paths, json, threads)).await?
+        }
         Command::Template { output } => {
             std::fs::write(&output, xcert_bulk::template_xlsx())?;
             println!("wrote {}", output.display());
@@ -474,6 +661,7 @@ async fn serve(
         xcert_web::WebConfig {
             base_url: base_url.clone(),
             secure_cookies: s.file.secure_cookies.unwrap_or(false),
+            staging_dir: s.data_dir.join("ingest-uploads"),
         },
     );
     println!(

@@ -166,6 +166,9 @@ pub enum Action<'a> {
     Import,
     /// Download registry exports.
     Export,
+    /// Run material consolidation (材料汇总) for an organization, or see its runs,
+    /// catalog and report. `None`: a run of the ministry's own.
+    Ingest { org_id: Option<i64> },
 }
 
 /// Why an action was refused, in both languages.
@@ -267,6 +270,12 @@ pub fn authorize(who: Option<&Principal>, action: &Action<'_>) -> Result<(), Den
         (ProvinceAdmin | TeoStaff | CollegeStaff, ViewUsers) => Ok(()),
         (ProvinceAdmin, ViewAudit) => Ok(()),
         (ProvinceAdmin | TeoStaff | CollegeStaff, Import | Export) => Ok(()),
+        // A TEO's lead unit (its own staff, or a lead college's) consolidates its materials.
+        (TeoStaff | CollegeStaff, Ingest { org_id }) => allow_if(
+            org_id.is_some_and(&own_org),
+            "only your organization's consolidation runs",
+            "只能处理本单位的材料汇总",
+        ),
         _ => deny("your role may not do this", "您的角色无权执行此操作"),
     }
 }

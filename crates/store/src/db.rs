@@ -5,11 +5,14 @@ use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "registry",
-    include_str!("../migrations/0001_registry.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "registry",
+        include_str!("../migrations/0001_registry.sql"),
+    ),
+    (2, "ingest", include_str!("../migrations/0002_ingest.sql")),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

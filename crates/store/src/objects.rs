@@ -11,6 +11,9 @@ use std::sync::Arc;
 pub struct Objects {
     inner: Arc<dyn ObjectStore>,
     description: String,
+    /// The folder of a local store: large material files are copied there directly
+    /// (kernel copy, no buffering through memory).
+    local_root: Option<std::path::PathBuf>,
 }
 
 impl Objects {
@@ -23,6 +26,7 @@ impl Objects {
         Ok(Objects {
             inner: Arc::new(fs),
             description: format!("folder {}", dir.display()),
+            local_root: Some(dir.to_path_buf()),
         })
     }
 
@@ -31,6 +35,7 @@ impl Objects {
         Objects {
             inner: Arc::new(object_store::memory::InMemory::new()),
             description: "memory".into(),
+            local_root: None,
         }
     }
 
@@ -62,6 +67,7 @@ impl Objects {
         Ok(Objects {
             inner: Arc::new(s3),
             description: format!("S3 bucket {bucket}"),
+            local_root: None,
         })
     }
 
@@ -94,25 +100,138 @@ impl Objects {
     }
 
     pub async fn get(&self, hash: &str) -> Result<Vec<u8>> {
-        if hash.len() != 64 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
+        if !is_hex64(hash) {
             return Err(StoreError::NotFound(format!("object {hash}")));
         }
-        let r = self
+        self.get_key(hash, Self::key(hash)).await
+    }
+
+    /// Material files are addressed by their BLAKE3 hash, which the ingest engine computes
+    /// anyway while deduplicating.
+    fn blake3_key(hash: &str) -> ObjPath {
+        ObjPath::from(format!("blake3/{}/{}", &hash[..2], hash))
+    }
+
+    fn local_blake3_path(root: &std::path::Path, hash: &str) -> std::path::PathBuf {
+        root.join("blake3").join(&hash[..2]).join(hash)
+    }
+
+    /// Store bytes under a BLAKE3 hash the caller computed (no-op when present).
+    pub async fn put_blake3(&self, hash: &str, data: Vec<u8>) -> Result<()> {
+        check_hex64(hash)?;
+        if let Some(root) = &self.local_root {
+            let dest = Self::local_blake3_path(root, hash);
+            if dest.exists() {
+                return Ok(());
+            }
+            return write_atomically(&dest, |tmp| std::fs::write(tmp, &data));
+        }
+        let key = Self::blake3_key(hash);
+        if self.inner.head(&key).await.is_err() {
+            self.inner
+                .put(&key, PutPayload::from(Bytes::from(data)))
+                .await
+                .map_err(|e| StoreError::Objects(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Store a file's content under its BLAKE3 hash without holding it in memory.
+    pub async fn put_blake3_file(&self, hash: &str, path: &std::path::Path) -> Result<()> {
+        check_hex64(hash)?;
+        if let Some(root) = &self.local_root {
+            let dest = Self::local_blake3_path(root, hash);
+            if dest.exists() {
+                return Ok(());
+            }
+            return write_atomically(&dest, |tmp| std::fs::copy(path, tmp).map(|_| ()));
+        }
+        let key = Self::blake3_key(hash);
+        if self.inner.head(&key).await.is_ok() {
+            return Ok(());
+        }
+        let mut upload = self
             .inner
-            .get(&Self::key(hash))
+            .put_multipart(&key)
             .await
-            .map_err(|e| match e {
-                object_store::Error::NotFound { .. } => {
-                    StoreError::NotFound(format!("object {hash}"))
-                }
-                e => StoreError::Objects(e.to_string()),
-            })?;
+            .map_err(|e| StoreError::Objects(e.to_string()))?;
+        let mut file = std::fs::File::open(path)
+            .map_err(|e| StoreError::Objects(format!("{}: {e}", path.display())))?;
+        loop {
+            use std::io::Read;
+            let mut buf = vec![0u8; 8 << 20];
+            let n = file
+                .read(&mut buf)
+                .map_err(|e| StoreError::Objects(format!("{}: {e}", path.display())))?;
+            if n == 0 {
+                break;
+            }
+            buf.truncate(n);
+            upload
+                .put_part(PutPayload::from(Bytes::from(buf)))
+                .await
+                .map_err(|e| StoreError::Objects(e.to_string()))?;
+        }
+        upload
+            .complete()
+            .await
+            .map_err(|e| StoreError::Objects(e.to_string()))?;
+        Ok(())
+    }
+
+    pub async fn get_blake3(&self, hash: &str) -> Result<Vec<u8>> {
+        if !is_hex64(hash) {
+            return Err(StoreError::NotFound(format!("object {hash}")));
+        }
+        self.get_key(hash, Self::blake3_key(hash)).await
+    }
+
+    async fn get_key(&self, hash: &str, key: ObjPath) -> Result<Vec<u8>> {
+        let r = self.inner.get(&key).await.map_err(|e| match e {
+            object_store::Error::NotFound { .. } => StoreError::NotFound(format!("object {hash}")),
+            e => StoreError::Objects(e.to_string()),
+        })?;
         let b = r
             .bytes()
             .await
             .map_err(|e| StoreError::Objects(e.to_string()))?;
         Ok(b.to_vec())
     }
+}
+
+fn is_hex64(hash: &str) -> bool {
+    hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+fn check_hex64(hash: &str) -> Result<()> {
+    if is_hex64(hash) {
+        Ok(())
+    } else {
+        Err(StoreError::Objects(format!("not a content hash: {hash}")))
+    }
+}
+
+/// Write through a temporary file in the destination folder and rename, so a reader (or a
+/// resumed run) never sees half a file.
+fn write_atomically(
+    dest: &std::path::Path,
+    write: impl FnOnce(&std::path::Path) -> std::io::Result<()>,
+) -> Result<()> {
+    let err = |e: std::io::Error| StoreError::Objects(format!("{}: {e}", dest.display()));
+    let dir = dest
+        .parent()
+        .ok_or_else(|| StoreError::Objects("bad object path".into()))?;
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let tmp = dir.join(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    if let Err(e) = write(&tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(e));
+    }
+    std::fs::rename(&tmp, dest).map_err(err)
 }
 
 #[cfg(test)]

@@ -3,8 +3,10 @@
 
 pub mod api;
 mod auth;
+mod charts;
 mod error;
 mod i18n;
+pub mod ingest;
 pub mod openapi;
 mod pages;
 mod render;
@@ -26,6 +28,8 @@ pub struct WebConfig {
     pub base_url: String,
     /// Mark cookies `Secure` (when served over HTTPS behind a proxy).
     pub secure_cookies: bool,
+    /// Where uploaded material folders wait for (and during) consolidation.
+    pub staging_dir: std::path::PathBuf,
 }
 
 #[derive(Clone)]
@@ -33,6 +37,7 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<WebConfig>,
     pub(crate) templates: Arc<minijinja::Environment<'static>>,
+    pub(crate) jobs: Arc<ingest::Jobs>,
 }
 
 impl AppState {
@@ -41,6 +46,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             templates: Arc::new(render::environment()),
+            jobs: Arc::new(ingest::Jobs::new()),
         }
     }
 }
@@ -57,6 +63,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Serve until the process is stopped (Ctrl-C or SIGTERM).
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    ingest::resume_unfinished(&state).await;
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

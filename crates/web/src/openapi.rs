@@ -16,6 +16,105 @@ pub type Operation = (
 
 pub const OPERATIONS: &[Operation] = &[
     (
+        "get",
+        "/ingest/runs",
+        "ingest",
+        "Consolidation runs visible to the caller",
+        true,
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/ingest/runs",
+        "ingest",
+        "Upload materials (multipart: files, or a folder's files with relative names; title, unit, batch, org_id) and start a consolidation run",
+        true,
+        Some("Upload"),
+        201,
+    ),
+    (
+        "get",
+        "/ingest/runs/{id}",
+        "ingest",
+        "A run's state and live progress",
+        true,
+        None,
+        200,
+    ),
+    (
+        "get",
+        "/ingest/runs/{id}/report",
+        "ingest",
+        "A run's report: totals, categories, units, duplicates, near duplicates, flags, annex completeness (docs/INGEST.md)",
+        true,
+        None,
+        200,
+    ),
+    (
+        "get",
+        "/ingest/runs/{id}/files",
+        "ingest",
+        "A page of the run's catalog (?unit=&category=&annex=&flag=&q=&limit=&offset=)",
+        true,
+        None,
+        200,
+    ),
+    (
+        "get",
+        "/ingest/runs/{id}/catalog.csv",
+        "ingest",
+        "The run's catalog as CSV",
+        true,
+        None,
+        200,
+    ),
+    (
+        "get",
+        "/ingest/runs/{id}/catalog.parquet",
+        "ingest",
+        "The run's catalog as Parquet",
+        true,
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/ingest/runs/{id}/files/{file_id}/label",
+        "ingest",
+        "Confirm or correct a file's category and annex; retrains the classifier and reclassifies the run",
+        true,
+        Some("Label"),
+        200,
+    ),
+    (
+        "post",
+        "/ingest/runs/{id}/near/{key}",
+        "ingest",
+        "Decide on a near-duplicate group: keep_all or keep:<hash>",
+        true,
+        Some("NearDecision"),
+        204,
+    ),
+    (
+        "post",
+        "/ingest/runs/{id}/resume",
+        "ingest",
+        "Resume an interrupted or failed run",
+        true,
+        None,
+        202,
+    ),
+    (
+        "post",
+        "/ingest/runs/{id}/cancel",
+        "ingest",
+        "Stop a running run after the files in progress (resumable)",
+        true,
+        None,
+        202,
+    ),
+    (
         "post",
         "/auth/login",
         "auth",
@@ -306,6 +405,15 @@ fn schemas() -> Value {
             "fields": {"type": "object", "additionalProperties": {"type": "string"}}
         }), &["code", "message", "fields"])}), &["error"]),
         "Login": s(json!({"username": string, "password": string}), &["username", "password"]),
+        "Upload": s(json!({
+            "files": {"type": "array", "items": {"type": "string", "contentMediaType": "application/octet-stream"}},
+            "title": string, "unit": string, "batch": string, "org_id": {"type": "integer"}, "csrf": string
+        }), &["files"]),
+        "Label": s(json!({
+            "category": {"type": "string", "enum": ["training_scheme", "assessment_outline", "sample_questions", "teaching_materials", "online_resources", "expert_team", "management_system", "agreement", "other"]},
+            "annex": {"type": ["string", "null"], "enum": ["standard", "pilot_matters", "assessment_scheme", "exam_site_standard", "cost_accounting", "expense_items", "feasibility", null]}
+        }), &["category"]),
+        "NearDecision": s(json!({"decision": {"type": "string", "description": "keep_all, or keep:<BLAKE3 hash of the document to keep>"}}), &["decision"]),
         "Organization": s(json!({
             "kind": {"type": "string", "enum": ["teo", "college", "province_authority", "enterprise"]},
             "name_zh": string, "name_en": string,
@@ -345,7 +453,11 @@ pub fn document(base_url: &str) -> Value {
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| {
-                let ty = if name == "id" { "integer" } else { "string" };
+                let ty = if name == "id" || name.ends_with("_id") {
+                    "integer"
+                } else {
+                    "string"
+                };
                 json!({"name": name, "in": "path", "required": true, "schema": {"type": ty}})
             })
             .collect();
@@ -382,10 +494,10 @@ pub fn document(base_url: &str) -> Value {
         );
         let mut op = json!({"tags": [tag], "summary": summary, "operationId": op_id, "parameters": params, "responses": responses});
         if let Some(b) = body {
-            let ct = if *b == "File" {
-                "application/octet-stream"
-            } else {
-                "application/json"
+            let ct = match *b {
+                "File" => "application/octet-stream",
+                "Upload" => "multipart/form-data",
+                _ => "application/json",
             };
             op["requestBody"] = json!({"required": true, "content": {ct: {"schema": {"$ref": format!("#/components/schemas/{b}")}}}});
         }
@@ -396,7 +508,7 @@ pub fn document(base_url: &str) -> Value {
     }
     json!({
         "openapi": "3.1.0",
-        "info": {"title": "xcert API", "version": env!("CARGO_PKG_VERSION"), "description": "Registry of the 1+X certificate system: organizations, certificates, skill grade standards, people, accounts, audit, bulk import/export."},
+        "info": {"title": "xcert API", "version": env!("CARGO_PKG_VERSION"), "description": "Registry of the 1+X certificate system: organizations, certificates, skill grade standards, people, accounts, audit, bulk import/export, material consolidation."},
         "servers": [{"url": format!("{}/api/v1", base_url.trim_end_matches('/'))}],
         "paths": paths,
         "components": {

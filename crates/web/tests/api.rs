@@ -756,7 +756,11 @@ async fn openapi_lists_every_route_and_each_answers() {
         if *path == "/auth/logout" {
             continue;
         }
-        let concrete = path.replace("{id}", "1").replace("{code}", "NOPE-1");
+        let concrete = path
+            .replace("{id}", "1")
+            .replace("{file_id}", "1")
+            .replace("{key}", "k")
+            .replace("{code}", "NOPE-1");
         let m: Method = method.to_uppercase().parse().unwrap();
         let r = reqwest::Client::new()
             .request(m, app.url(&format!("/api/v1{concrete}")))

@@ -82,9 +82,10 @@ fn variant(a: &Action<'_>) -> &'static str {
         Action::ViewAudit => "ViewAudit",
         Action::Import => "Import",
         Action::Export => "Export",
+        Action::Ingest { .. } => "Ingest",
     }
 }
-const VARIANTS: usize = 13;
+const VARIANTS: usize = 14;
 
 /// Column order of the expectation strings.
 const COLUMNS: [Option<Role>; 8] = [
@@ -142,6 +143,10 @@ fn matrix() -> Vec<(&'static str, &'static str, Action<'static>)> {
         ("-- YY YY -- -- -- -- --", "view audit", ViewAudit),
         ("-- YY YY YY YY -- -- --", "import", Import),
         ("-- YY YY YY YY -- -- --", "export", Export),
+        // Material consolidation: the lead unit's own runs; runs without an organization are the ministry's.
+        ("-- YY -- Y- -- -- -- --", "consolidate TEO materials", Ingest { org_id: Some(TEO) }),
+        ("-- YY -- -- Y- -- -- --", "consolidate college materials", Ingest { org_id: Some(COLLEGE) }),
+        ("-- YY -- -- -- -- -- --", "consolidate without organization", Ingest { org_id: None }),
     ]
 }
 

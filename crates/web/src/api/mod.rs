@@ -26,6 +26,29 @@ use xcert_store::{AuditFilter, CatalogueFilter, LoginOutcome, NewUser, OrgFilter
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route(
+            "/ingest/runs",
+            get(ingest_runs)
+                .post(ingest_create)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::ingest::UPLOAD_LIMIT,
+                )),
+        )
+        .route("/ingest/runs/{id}", get(ingest_run))
+        .route("/ingest/runs/{id}/report", get(ingest_report))
+        .route("/ingest/runs/{id}/files", get(ingest_files))
+        .route("/ingest/runs/{id}/catalog.csv", get(ingest_catalog_csv))
+        .route(
+            "/ingest/runs/{id}/catalog.parquet",
+            get(ingest_catalog_parquet),
+        )
+        .route(
+            "/ingest/runs/{id}/files/{file_id}/label",
+            post(ingest_label),
+        )
+        .route("/ingest/runs/{id}/near/{key}", post(ingest_near))
+        .route("/ingest/runs/{id}/resume", post(ingest_resume))
+        .route("/ingest/runs/{id}/cancel", post(ingest_cancel))
         .route("/openapi.json", get(openapi))
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
@@ -546,4 +569,155 @@ async fn export(
         "xcert-export.xlsx",
         crate::render::XLSX,
     ))
+}
+
+async fn ingest_runs(State(st): State<AppState>, ctx: Ctx) -> ApiResult<Json<Value>> {
+    let p = ctx.require()?;
+    Ok(Json(json!(crate::ingest::runs_visible(&st, &p).await?)))
+}
+
+async fn ingest_create(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    mp: axum::extract::Multipart,
+) -> ApiResult<Response> {
+    let p = ctx.require()?;
+    let form = crate::ingest::receive(&st, mp).await?;
+    let id = crate::ingest::create_from_upload(&st, &p, &form).await?;
+    let run = st.store.ingest_run(id).await?;
+    Ok((StatusCode::CREATED, Json(json!(run))).into_response())
+}
+
+async fn ingest_run(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    let (_, run) = crate::ingest::run_for(&st, &ctx, id).await?;
+    Ok(Json(json!(run)))
+}
+
+async fn ingest_report(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    let (run, report) = crate::ingest::report(&st, &ctx, id).await?;
+    Ok(Json(crate::ingest::report_json(&run, report.as_ref())))
+}
+
+async fn ingest_files(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Query(f): Query<xcert_store::FileFilter>,
+) -> ApiResult<Json<Value>> {
+    crate::ingest::run_for(&st, &ctx, id).await?;
+    let (entries, total) = st.store.ingest_files(id, &f).await?;
+    let files: Vec<Value> = entries
+        .into_iter()
+        .map(|e| {
+            let mut r = e.record;
+            r.minhash = None;
+            let mut v = json!(r);
+            v["id"] = json!(e.id);
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "total": total, "files": files })))
+}
+
+async fn ingest_catalog(st: AppState, ctx: Ctx, id: i64, ext: &str) -> ApiResult<Response> {
+    let bytes = crate::ingest::catalog_bytes(&st, &ctx, id, ext).await?;
+    let mime = if ext == "csv" {
+        "text/csv; charset=utf-8"
+    } else {
+        "application/vnd.apache.parquet"
+    };
+    Ok(crate::render::download(
+        bytes,
+        &format!("xcert-catalog-{id}.{ext}"),
+        mime,
+    ))
+}
+
+async fn ingest_catalog_csv(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    ingest_catalog(st, ctx, id, "csv").await
+}
+
+async fn ingest_catalog_parquet(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    ingest_catalog(st, ctx, id, "parquet").await
+}
+
+#[derive(Deserialize)]
+struct LabelBody {
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    annex: Option<String>,
+}
+
+async fn ingest_label(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((id, file_id)): Path<(i64, i64)>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let b: LabelBody = self::body(&body)?;
+    let changed = crate::ingest::label(
+        &st,
+        &ctx,
+        id,
+        file_id,
+        &b.category,
+        b.annex.as_deref().unwrap_or(""),
+    )
+    .await?;
+    let file = st.store.ingest_file(id, file_id).await?;
+    let mut r = file.record;
+    r.minhash = None;
+    Ok(Json(json!({ "file": r, "reclassified": changed })))
+}
+
+#[derive(Deserialize)]
+struct NearBody {
+    #[serde(default)]
+    decision: String,
+}
+
+async fn ingest_near(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((id, key)): Path<(i64, String)>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let b: NearBody = self::body(&body)?;
+    crate::ingest::near_decide(&st, &ctx, id, &key, &b.decision).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn ingest_resume(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    crate::ingest::resume(&st, &ctx, id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn ingest_cancel(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    crate::ingest::cancel(&st, &ctx, id).await?;
+    Ok(StatusCode::ACCEPTED)
 }

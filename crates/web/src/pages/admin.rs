@@ -65,13 +65,13 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/audit", get(audit))
 }
 
-type Fields = HashMap<String, String>;
+pub(super) type Fields = HashMap<String, String>;
 
 fn field<'a>(f: &'a Fields, k: &str) -> &'a str {
     f.get(k).map(String::as_str).unwrap_or("")
 }
 
-fn csrf(ctx: &Ctx, f: &Fields) -> Result<(), AppError> {
+pub(super) fn csrf(ctx: &Ctx, f: &Fields) -> Result<(), AppError> {
     ctx.check_csrf(field(f, "csrf"))
 }
 

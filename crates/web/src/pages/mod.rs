@@ -1,6 +1,7 @@
 //! HTML pages. Public: catalogue and certificate pages. Signed in: management pages.
 
 mod admin;
+mod ingest;
 mod public;
 
 use crate::AppState;
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/static/app.css", get(public::css))
         .route("/healthz", get(|| async { "ok" }))
         .merge(admin::routes())
+        .merge(ingest::routes())
 }
 
 /// Turn a page handler's error into an error page (or a sign-in redirect).

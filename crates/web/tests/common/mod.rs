@@ -201,6 +201,7 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
         xcert_web::WebConfig {
             base_url: base.clone(),
             secure_cookies: false,
+            staging_dir: dir.path().join("ingest-uploads"),
         },
     );
     tokio::spawn(async move {
