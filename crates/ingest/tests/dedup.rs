@@ -414,6 +414,62 @@ fn reads_only_edges_when_edges_differ() {
     assert_eq!(report.groups.len(), 1);
     assert_eq!(report.bytes_read, 2 * 2 * 4096 + 2 * big.len() as u64);
     assert_eq!(report.redundant_bytes, big.len() as u64);
+
+    // Differing in the middle: each byte is still read once, none twice.
+    let mut middle = big.clone();
+    middle[big.len() / 2] ^= 1;
+    fs::write(root.join("y"), &middle).unwrap();
+    let report = dedup_paths(std::slice::from_ref(&root), &opts);
+    assert!(report.groups.is_empty());
+    assert_eq!(report.bytes_read, 2 * 2 * 4096 + 2 * big.len() as u64);
+}
+
+#[test]
+fn odd_one_out_and_large_runs_are_resolved() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let mut rng = StdRng::seed_from_u64(8);
+    // Three files over 16 MiB (hashed on all cores) with equal edges: one differs in the
+    // middle. Whichever is compared first, the two copies form the group.
+    let big = random_bytes(&mut rng, 17 * 1024 * 1024);
+    let mut odd = big.clone();
+    odd[12 * 1024 * 1024] ^= 0x80;
+    for (name, content) in [("a", &odd), ("b", &big), ("c", &big)] {
+        fs::write(root.join(name), content).unwrap();
+    }
+    // 150 identical 10 kB files: more than are compared at once.
+    let small = random_bytes(&mut rng, 10_000);
+    for n in 0..150 {
+        fs::write(root.join(format!("s{n:03}")), &small).unwrap();
+    }
+    for odd_first in [true, false] {
+        let (mut files, _, _) = walk(std::slice::from_ref(&root), 1);
+        // Runs are compared in inode order: make the odd file "a" come first, then last.
+        let top = u64::MAX;
+        let inodes = if odd_first {
+            [top - 2, top - 1, top]
+        } else {
+            [top, top - 2, top - 1]
+        };
+        for (f, ino) in files[..3].iter_mut().zip(inodes) {
+            assert!(["a", "b", "c"].iter().any(|n| f.path.ends_with(n)));
+            f.ino = ino;
+        }
+        let report = find_duplicates(&files, &DedupOptions::default());
+        assert_eq!(report.groups.len(), 2);
+        assert_eq!(report.groups[0].files, vec![root.join("b"), root.join("c")]);
+        assert_eq!(
+            report.groups[0].hash,
+            blake3::hash(&big).to_hex().to_string()
+        );
+        assert_eq!(report.groups[1].files.len(), 150);
+        assert_eq!(
+            report.groups[1].hash,
+            blake3::hash(&small).to_hex().to_string()
+        );
+        let expected_read = 3 * (2 * 4096 + big.len() as u64) + 150 * (2 * 4096 + 10_000);
+        assert_eq!(report.bytes_read, expected_read);
+    }
 }
 
 #[test]
