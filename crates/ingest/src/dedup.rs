@@ -73,8 +73,10 @@ impl Default for DedupOptions {
     }
 }
 
-/// Head and tail length: one 4 KiB page each way costs no more to read than a byte.
-const DEFAULT_EDGE_LEN: usize = 4096;
+/// Head and tail length. Files up to twice this are read whole at once, which spares
+/// copies of small documents a second open; on a hot-cache tree of 13,000 office-sized
+/// files 32 KiB beat 4 and 16 KiB by 10–15 % and 64 KiB was no better.
+const DEFAULT_EDGE_LEN: usize = 32 * 1024;
 
 /// Buffer of the streaming full hash: large enough that BLAKE3 hashes many 1 KiB chunks per
 /// call with SIMD and that reads are few.
