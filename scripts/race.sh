@@ -10,7 +10,8 @@
 #               commands are raced.
 #   DEDUP_CMD   command for the dedup-only row, TREE appended (default "$XCERT bench dedup");
 #               when XCERT is missing, the ingest crate's example is built and used instead.
-#   HOT_RUNS    hot runs per tool (default 3); COLD_RUNS cold runs per tool (default 1).
+#   HOT_RUNS    hot runs per tool (default 3); COLD_RUNS cold runs per tool (default 2);
+#               the best run counts, since other load on the machine only adds time.
 #
 # Cold runs need a writable /proc/sys/vm/drop_caches (root); otherwise they are skipped.
 # Uses hyperfine when installed, else /usr/bin/time. Every tool's output goes to /dev/null.
@@ -23,7 +24,7 @@ fi
 TREE=$1
 XCERT=${XCERT:-target/release/xcert}
 HOT_RUNS=${HOT_RUNS:-3}
-COLD_RUNS=${COLD_RUNS:-1}
+COLD_RUNS=${COLD_RUNS:-2}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 

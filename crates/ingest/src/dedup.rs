@@ -391,7 +391,7 @@ pub fn find_duplicates(files: &[FileMeta], opts: &DedupOptions) -> DedupReport {
         runs.sort_by_key(|run| {
             let first = &files[run[0]];
             (
-                std::cmp::Reverse(first.size * run.len() as u64),
+                std::cmp::Reverse(first.size.saturating_mul(run.len() as u64)),
                 first.dev,
                 first.ino,
             )
@@ -419,7 +419,9 @@ pub fn find_duplicates(files: &[FileMeta], opts: &DedupOptions) -> DedupReport {
         let size = run[0].0;
         let mut paths: Vec<PathBuf> = run.iter().map(|&(_, _, i)| files[i].path.clone()).collect();
         paths.sort();
-        report.redundant_bytes += size * (paths.len() as u64 - 1);
+        report.redundant_bytes = report
+            .redundant_bytes
+            .saturating_add(size.saturating_mul(paths.len() as u64 - 1));
         report.groups.push(DupGroup {
             size,
             hash: blake3::Hash::from_bytes(hash).to_hex().to_string(),
