@@ -37,6 +37,9 @@ pub fn environment() -> Environment<'static> {
         "imports.html",
         "import_job.html",
         "audit.html",
+        "ingest_runs.html",
+        "ingest_run.html",
+        "ingest_files.html",
         "macros.html",
     );
     env.add_function("t", |state: &State, key: &str| -> String {
