@@ -262,8 +262,11 @@ const W_FOLDER: f32 = 1.5;
 const W_TITLE: f32 = 1.2;
 const W_BODY: f32 = 0.25;
 
+/// The word that matched most strongly, and where.
+type Evidence = Option<(&'static str, &'static str)>;
+
 /// Score of a word list on the parts, with the strongest match for the reason.
-fn score(words: Words, p: &Parts) -> (f32, Option<(&'static str, &'static str)>) {
+fn score(words: Words, p: &Parts) -> (f32, Evidence) {
     let mut total = 0.0;
     let mut best: Option<(f32, &'static str, &'static str)> = None;
     for &(w, weight) in words {
@@ -431,7 +434,7 @@ struct RuleHit<T> {
 }
 
 fn rule_category(p: &Parts, kind: Kind) -> Option<RuleHit<Category>> {
-    let mut scored: Vec<(Category, f32, Option<(&str, &str)>)> = Category::ALL
+    let mut scored: Vec<(Category, f32, Evidence)> = Category::ALL
         .into_iter()
         .map(|c| {
             let (s, w) = score(category_words(c), p);
@@ -472,25 +475,30 @@ fn rule_annex(p: &Parts) -> Option<RuleHit<Annex>> {
             why: format!("file name says 附件{}", a.number()),
         });
     }
-    let mut scored: Vec<(Annex, f32, Option<(&str, &str)>)> = Annex::ALL
-        .into_iter()
-        .map(|a| {
-            let (s, w) = score(annex_words(a), p);
-            (a, s, w)
-        })
-        .collect();
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let (best, s, w) = scored[0];
-    // Annexes are certificate documents: words only in the body are not enough.
-    if s < W_TITLE * 4.0 {
-        return None;
+    // Annexes are certificate documents named for what they are: the annex's words must
+    // be in the file name, or its full title phrase in the document's title.
+    let mut best: Option<(Annex, f32, &'static str, &'static str)> = None;
+    let first_line = p.title.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    for a in Annex::ALL {
+        // Only an annex's full phrases decide ("试点工作管理办法" is a management rule, not
+        // the pilot-matters annex).
+        for &(w, weight) in annex_words(a).iter().filter(|(_, weight)| *weight >= 5.0) {
+            let (s, place) = if p.name.contains(w) {
+                (weight * W_NAME, "file name")
+            } else if first_line.contains(w) {
+                (weight * W_TITLE, "title")
+            } else {
+                continue;
+            };
+            if best.is_none_or(|b| s > b.1) {
+                best = Some((a, s, w, place));
+            }
+        }
     }
-    let margin = s / (s + scored[1].1);
-    let strength = 1.0 - (-s / 8.0).exp();
-    let (word, place) = w.unwrap_or(("", ""));
+    let (class, s, word, place) = best?;
     Some(RuleHit {
-        class: best,
-        confidence: (strength * margin).clamp(0.05, 0.95),
+        class,
+        confidence: if s >= W_NAME * 4.0 { 0.9 } else { 0.7 },
         why: format!("{place} contains “{word}”"),
     })
 }
