@@ -13,8 +13,9 @@
 //!   is [`Category::AssessmentOutline`]. Media are [`Category::OnlineResources`]; zip
 //!   archives are [`Category::Other`]; hard links and copies keep their original's category.
 //! - `text_sample` is the first 2,000 characters of the text written into the document, one
-//!   line per paragraph (docx), text line (pdf), text box (pptx) or row (xlsx, cells joined
-//!   by a tab). Unreadable PDFs (`trap: "poor_text"`) still carry the text they hold.
+//!   line per paragraph (docx), text line (pdf), text box (pptx) or row (xlsx: one cell a
+//!   row, the title then one sentence each). Unreadable PDFs (`trap: "poor_text"`) still
+//!   carry the text they hold.
 //! - `units_missing_categories` lists, per unit, the categories for which the unit has no
 //!   non-empty file (archive entries included).
 
@@ -534,8 +535,10 @@ impl Doc {
             }
             Kind::Xlsx => {
                 let mut rows: Vec<Vec<String>> = vec![vec![self.title.clone()]];
-                for (i, l) in self.lines.iter().enumerate() {
-                    rows.push(vec![(i + 1).to_string(), l.clone()]);
+                // One sentence a row, unnumbered, so that a near copy with a line inserted
+                // differs in that line only.
+                for l in &self.lines {
+                    rows.push(vec![l.clone()]);
                 }
                 let text = rows
                     .iter()
