@@ -410,7 +410,7 @@ pub fn parse_size(s: &str) -> Result<u64> {
         .trim()
         .parse()
         .with_context(|| format!("not a size: {s} (use e.g. 200M or 2G)"))?;
-    if !(n > 0.0) {
+    if n.is_nan() || n <= 0.0 {
         bail!("size must be positive: {s}");
     }
     Ok((n * mult as f64) as u64)

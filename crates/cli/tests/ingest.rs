@@ -92,7 +92,7 @@ fn ingest_report_matches_the_corpus_ground_truth() {
                 p(f["copy_of"].as_str().unwrap()),
             );
             assert!(
-                group_of.get(&a).is_some() && group_of.get(&a) == group_of.get(&b),
+                group_of.contains_key(&a) && group_of.get(&a) == group_of.get(&b),
                 "[{engine:?}] copy {a} not grouped with {b}"
             );
         }

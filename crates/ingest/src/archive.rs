@@ -116,6 +116,9 @@ pub struct Leaf {
     /// Empty when encrypted.
     pub data: Vec<u8>,
     pub flags: Vec<FlagNote>,
+    /// A nested archive whose entries were handed out before it (a container, not a
+    /// record of its own).
+    pub opened: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -198,10 +201,26 @@ impl Walker<'_> {
                     Kind::Zip => self.zip(Cursor::new(&data), &path, depth + 1),
                     _ => self.sevenz(Cursor::new(&data), &path, depth + 1),
                 };
-                if let Err(refusal) = r {
-                    self.outcome.nested_refused.push((path, refusal));
+                match r {
+                    Ok(()) => {
+                        (self.visit)(Leaf {
+                            size: data.len() as u64,
+                            path,
+                            data,
+                            flags,
+                            opened: true,
+                        });
+                        return;
+                    }
+                    Err(refusal) => {
+                        // Kept (and stored) as a file, with the reason; its siblings go on.
+                        flags.push(FlagNote::new(
+                            Flag::HostileArchive,
+                            format!("{refusal} / {}", refusal.zh()),
+                        ));
+                        self.outcome.nested_refused.push((path.clone(), refusal));
+                    }
                 }
-                return;
             }
         }
         if kind == Kind::Rar {
@@ -216,6 +235,7 @@ impl Walker<'_> {
             path,
             data,
             flags,
+            opened: false,
         });
     }
 
@@ -264,6 +284,7 @@ impl Walker<'_> {
                     size,
                     data: Vec::new(),
                     flags: vec![FlagNote::new(Flag::Encrypted, "encrypted zip entry")],
+                    opened: false,
                 });
                 continue;
             }

@@ -656,6 +656,40 @@ pub fn match_certificate(path: &str, text: &str, names: &[String]) -> Option<usi
     None
 }
 
+/// A certificate's name from the name of the folder holding its proposal, without the
+/// words people wrap it in ("证书申报-电力调度", "电力调度职业技能等级证书",
+/// "电力调度证书申报材料" all give "电力调度").
+pub fn certificate_from_folder(folder: &str) -> String {
+    let mut s = folder.trim();
+    for prefix in [
+        "证书申报-",
+        "证书申报—",
+        "证书申报_",
+        "申报-",
+        "申报材料-",
+        "附件-",
+    ] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            s = rest.trim();
+        }
+    }
+    for suffix in [
+        "职业技能等级证书申报材料",
+        "职业技能等级证书",
+        "证书申报材料",
+        "申报材料",
+        "证书",
+    ] {
+        if let Some(rest) = s.strip_suffix(suffix)
+            && !rest.trim().is_empty()
+        {
+            s = rest.trim_end_matches(['-', '_', ' ', '—']);
+            break;
+        }
+    }
+    s.to_string()
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClassScore {
     pub class: String,
@@ -865,5 +899,14 @@ mod tests {
             Some(0)
         );
         assert_eq!(match_certificate("申报/附件1.docx", "", &names), None);
+        for f in [
+            "证书申报-电力调度",
+            "电力调度职业技能等级证书",
+            "电力调度证书申报材料",
+            "电力调度",
+        ] {
+            assert_eq!(certificate_from_folder(f), "电力调度", "{f}");
+        }
+        assert_eq!(certificate_from_folder("证书"), "证书");
     }
 }

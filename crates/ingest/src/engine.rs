@@ -298,7 +298,7 @@ impl Engine<'_> {
                     // Proposals are kept one folder per certificate: the annex's folder.
                     let parent = rel.rsplit_once('/').map(|(p, _)| p)?;
                     let folder = parent.rsplit('/').next()?;
-                    Some(folder.to_string())
+                    Some(crate::classify::certificate_from_folder(folder))
                 })
         });
         let minhash = if a.kind.has_text() {
@@ -465,7 +465,19 @@ impl Engine<'_> {
             let path = format!("{}/{}", item.path, leaf.path);
             let rel = format!("{}/{}", item.rel, leaf.path);
             let encrypted = leaf.flags.iter().any(|f| f.flag == Flag::Encrypted);
-            let (hash, mut a) = if encrypted && leaf.data.is_empty() {
+            let (hash, mut a) = if leaf.opened {
+                // A nested archive: stored and cataloged as the container of its entries.
+                let h = blake3::hash(&leaf.data).to_hex().to_string();
+                self.store_bytes(&h, &leaf.data);
+                (
+                    Some(h),
+                    Analysis {
+                        kind: detect::inspect(&path, &leaf.data, true).kind,
+                        flags: Vec::new(),
+                        text: String::new(),
+                    },
+                )
+            } else if encrypted && leaf.data.is_empty() {
                 (
                     None,
                     Analysis {
@@ -503,28 +515,8 @@ impl Engine<'_> {
                 self.entries
                     .fetch_add(entries.len() as u64, Ordering::Relaxed);
                 flags.extend(outcome.flags);
-                for (inner, refusal) in outcome.nested_refused {
-                    self.archives_refused.fetch_add(1, Ordering::Relaxed);
-                    let path = format!("{}/{}", item.path, inner);
-                    let rel = format!("{}/{}", item.rel, inner);
-                    entries.push(self.record(
-                        path,
-                        &item.unit,
-                        &rel,
-                        0,
-                        meta.mtime_ns,
-                        None,
-                        Analysis {
-                            kind: Kind::Zip,
-                            flags: vec![FlagNote::new(
-                                Flag::HostileArchive,
-                                format!("{refusal} / {}", refusal.zh()),
-                            )],
-                            text: String::new(),
-                        },
-                        Some(item.path.clone()),
-                    ));
-                }
+                self.archives_refused
+                    .fetch_add(outcome.nested_refused.len() as u64, Ordering::Relaxed);
             }
             Err(refusal) => {
                 self.archives_refused.fetch_add(1, Ordering::Relaxed);
@@ -768,8 +760,15 @@ pub fn run(
                         engine.fail(format!("catalog: {e}"));
                         break;
                     }
-                } else if let Ok(group) = engine.file(it) {
-                    // The primary was cataloged by an earlier attempt: read this path itself.
+                } else if let Ok(mut group) = engine.file(it) {
+                    // The primary was cataloged by an earlier attempt: read this path itself,
+                    // and still say which file it is.
+                    if let Some(first) = group.first_mut() {
+                        first.flags.push(FlagNote::new(
+                            Flag::HardLink,
+                            format!("same file as {}", items[primary].path),
+                        ));
+                    }
                     if let Err(e) = sink.commit(group) {
                         engine.fail(format!("catalog: {e}"));
                         break;

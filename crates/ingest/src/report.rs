@@ -180,11 +180,19 @@ fn is_valid(r: &Record) -> bool {
 /// Build the report from every catalog entry of a run. `near_decisions` maps a near group's
 /// key to a person's decision.
 pub fn build(entries: &[Entry], near_decisions: &HashMap<String, String>) -> Report {
-    // Archives whose entries are cataloged are containers, not records: their content
-    // is counted through their entries.
+    // Archives whose entries are cataloged (at any depth) are containers, not records:
+    // their content is counted through their entries.
+    let mut paths: Vec<&str> = entries.iter().map(|e| e.record.path.as_str()).collect();
+    paths.sort_unstable();
+    let has_entries = |p: &str| {
+        let prefix = format!("{p}/");
+        let i = paths.partition_point(|x| *x < prefix.as_str());
+        i < paths.len() && paths[i].starts_with(&prefix)
+    };
     let opened: BTreeSet<&str> = entries
         .iter()
-        .filter_map(|e| e.record.archive.as_deref())
+        .filter(|e| e.record.kind.is_archive() && has_entries(&e.record.path))
+        .map(|e| e.record.path.as_str())
         .collect();
     let records: Vec<&Entry> = entries
         .iter()

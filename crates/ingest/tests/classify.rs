@@ -29,7 +29,12 @@ fn labelled(seed: u64) -> (Vec<Label>, Vec<Label>) {
         if !f.kind.has_text() || f.copy_of.is_some() || f.trap.is_some() || f.empty {
             continue;
         }
-        let rel = f.path.split_once('/').map(|x| x.1).unwrap_or(&f.path).to_string();
+        let rel = f
+            .path
+            .split_once('/')
+            .map(|x| x.1)
+            .unwrap_or(&f.path)
+            .to_string();
         let l = Label {
             path: rel,
             text: f.text_sample.clone(),
@@ -48,8 +53,14 @@ fn labelled(seed: u64) -> (Vec<Label>, Vec<Label>) {
 }
 
 fn table(name: &str, e: &xcert_ingest::classify::Evaluation) {
-    eprintln!("{name}: accuracy {:.3}, macro-F1 {:.3}", e.accuracy, e.macro_f1);
-    eprintln!("  {:<20} {:>9} {:>7} {:>7} {:>8}", "class", "precision", "recall", "F1", "support");
+    eprintln!(
+        "{name}: accuracy {:.3}, macro-F1 {:.3}",
+        e.accuracy, e.macro_f1
+    );
+    eprintln!(
+        "  {:<20} {:>9} {:>7} {:>7} {:>8}",
+        "class", "precision", "recall", "F1", "support"
+    );
     for c in e.categories.iter().chain(e.annexes.iter()) {
         eprintln!(
             "  {:<20} {:>9.3} {:>7.3} {:>7.3} {:>8}",
@@ -61,7 +72,12 @@ fn table(name: &str, e: &xcert_ingest::classify::Evaluation) {
 #[test]
 fn trained_classifier_is_accurate_on_held_out_units() {
     let (train, test) = labelled(3);
-    assert!(train.len() > 50 && test.len() > 50, "{} / {}", train.len(), test.len());
+    assert!(
+        train.len() > 50 && test.len() > 50,
+        "{} / {}",
+        train.len(),
+        test.len()
+    );
     let rules = evaluate(&Classifier::rules_only(), &test);
     let trained = Classifier::train(&train);
     let model = evaluate(&trained, &test);
@@ -73,7 +89,12 @@ fn trained_classifier_is_accurate_on_held_out_units() {
     assert!(model.accuracy >= rules.accuracy - 0.01);
     // Annexes are found with high precision: a wrong "present" would hide a missing annex.
     for a in &model.annexes {
-        assert!(a.precision >= 0.9, "{} precision {:.3}", a.class, a.precision);
+        assert!(
+            a.precision >= 0.9,
+            "{} precision {:.3}",
+            a.class,
+            a.precision
+        );
         assert!(a.recall >= 0.9, "{} recall {:.3}", a.class, a.recall);
     }
 
@@ -82,17 +103,26 @@ fn trained_classifier_is_accurate_on_held_out_units() {
         .iter()
         .filter(|l| {
             let name = l.path.rsplit('/').next().unwrap_or("");
-            ["扫描件", "新建", "final", "文档"].iter().any(|w| name.contains(w))
+            ["扫描件", "新建", "final", "文档"]
+                .iter()
+                .any(|w| name.contains(w))
         })
         .cloned()
         .collect();
     if vague.len() >= 5 {
         let r = evaluate(&Classifier::rules_only(), &vague);
         let m = evaluate(&trained, &vague);
-        eprintln!("uninformative names ({}): rules {:.3}, rules + model {:.3}", vague.len(), r.accuracy, m.accuracy);
+        eprintln!(
+            "uninformative names ({}): rules {:.3}, rules + model {:.3}",
+            vague.len(),
+            r.accuracy,
+            m.accuracy
+        );
         assert!(m.accuracy >= r.accuracy, "{} < {}", m.accuracy, r.accuracy);
     }
-    assert!(test.iter().any(|l| l.kind == Kind::Pdf || l.kind == Kind::Docx));
+    assert!(
+        test.iter()
+            .any(|l| l.kind == Kind::Pdf || l.kind == Kind::Docx)
+    );
     assert!(test.iter().any(|l| l.category != Category::Other));
 }
-

@@ -148,10 +148,24 @@ fn nested_archives_open_to_a_depth_and_a_hostile_one_is_skipped() {
     let paths: Vec<&str> = leaves.iter().map(|l| l.path.as_str()).collect();
     assert_eq!(
         paths,
-        ["资料/内层.zip/c.zip", "资料/内层.zip/b.docx", "说明.txt"]
+        [
+            "资料/内层.zip/c.zip",
+            "资料/内层.zip/b.docx",
+            "资料/内层.zip",
+            "坏.zip",
+            "说明.txt"
+        ]
     );
-    // The third level is kept as a file, flagged.
+    // The third level is kept as a file, flagged; the opened one is a container; the
+    // hostile one is kept as a file with its reason.
     assert!(leaves[0].flags.iter().any(|f| f.flag == Flag::TooDeep));
+    assert!(leaves[2].opened && !leaves[0].opened);
+    assert!(
+        leaves[3]
+            .flags
+            .iter()
+            .any(|f| f.flag == Flag::HostileArchive && f.detail.contains("../x"))
+    );
     assert_eq!(outcome.nested_refused.len(), 1);
     assert_eq!(outcome.nested_refused[0].0, "坏.zip");
     assert!(matches!(

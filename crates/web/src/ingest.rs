@@ -30,6 +30,12 @@ pub struct Jobs {
     cancels: Mutex<HashMap<i64, Arc<AtomicBool>>>,
 }
 
+impl Default for Jobs {
+    fn default() -> Self {
+        Jobs::new()
+    }
+}
+
 impl Jobs {
     pub fn new() -> Jobs {
         Jobs {
