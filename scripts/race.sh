@@ -50,6 +50,7 @@ row "jdupes" "jdupes -r -Q $T > /dev/null 2>&1" jdupes
 row "rmlint" "rmlint -o json:$(q "$WORK/rmlint.json") $T > /dev/null 2>&1" rmlint
 row "b3sum" "find $T -type f -print0 | xargs -0 b3sum > /dev/null" b3sum
 row "xcert ingest" "rm -rf $(q "$WORK/data") && $(q "$XCERT") ingest $T --data-dir $(q "$WORK/data") --json > /dev/null" "$XCERT"
+row "xcert ingest --catalog-only" "rm -rf $(q "$WORK/data") && $(q "$XCERT") ingest $T --catalog-only --data-dir $(q "$WORK/data") --json > /dev/null" "$XCERT"
 
 CAN_DROP=0
 if [[ -w /proc/sys/vm/drop_caches ]] && sync && echo 3 > /proc/sys/vm/drop_caches 2> /dev/null; then

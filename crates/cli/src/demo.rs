@@ -75,7 +75,7 @@ pub fn data_set() -> Result<ImportSet> {
 }
 
 /// Load the demo unless it is already there; returns the logins.
-pub async fn load(store: &Store) -> Result<Vec<Login>> {
+pub async fn load(store: &Store, data_dir: &std::path::Path) -> Result<Vec<Login>> {
     if store.user_by_username("admin").await?.is_none() {
         let set = data_set()?;
         let loader = Principal {
@@ -138,6 +138,7 @@ pub async fn load(store: &Store) -> Result<Vec<Login>> {
             s.standards_published,
             s.people_created
         );
+        consolidation(store, data_dir).await?;
     }
     Ok(ACCOUNTS
         .iter()
@@ -147,6 +148,53 @@ pub async fn load(store: &Store) -> Result<Vec<Login>> {
             org: *o,
         })
         .collect())
+}
+
+/// A finished material consolidation run over a generated tree of declaration materials
+/// (sixteen units, State Grid's certificates with some annexes missing), so the report page
+/// has something to show.
+async fn consolidation(store: &Store, data_dir: &std::path::Path) -> Result<()> {
+    let tree = data_dir.join("demo-materials").join("第四批申报材料");
+    if !tree.exists() {
+        std::fs::create_dir_all(&tree)?;
+        let spec = xcert_ingest::corpus::CorpusSpec {
+            seed: 4,
+            total_bytes: 24 << 20,
+            ..Default::default()
+        };
+        let t = tree.clone();
+        tokio::task::spawn_blocking(move || xcert_ingest::corpus::generate(&t, &spec, &mut |_| {}))
+            .await??;
+    }
+    let org_id = store.org_find("91110000954255506N").await?.map(|o| o.id);
+    let mut tx = store.begin_write("demo-loader").await?;
+    let id = tx
+        .ingest_run_create(&xcert_store::NewRun {
+            org_id,
+            batch: Some("第四批".into()),
+            title: "第四批申报材料汇总".into(),
+            sources: vec![xcert_ingest::engine::Source {
+                path: std::path::absolute(&tree)?,
+                unit: None,
+            }],
+            options: xcert_store::RunOptions::default(),
+        })
+        .await?;
+    tx.commit().await?;
+    let outcome = store
+        .ingest_execute(
+            id,
+            std::sync::Arc::new(|_: &xcert_ingest::engine::Progress| {}),
+            std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        )
+        .await?;
+    if let Some(r) = outcome.report {
+        eprintln!(
+            "demo consolidation run: {} files, {} duplicate groups, {} missing annexes",
+            r.totals.files, r.totals.duplicate_groups, r.totals.missing_annexes
+        );
+    }
+    Ok(())
 }
 
 pub fn print_logins(logins: &[Login], url: Option<&str>) {

@@ -268,7 +268,7 @@ async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("XCERT_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+                .unwrap_or_else(|_| "info,sqlx=warn,lopdf=error,pdf_extract=error".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -302,7 +302,7 @@ async fn run(cli: Cli) -> Result<()> {
             no_serve,
         } => {
             let (store, s) = open(&data, "xcert-demo").await?;
-            let logins = demo::load(&store).await?;
+            let logins = demo::load(&store, &s.data_dir).await?;
             if no_serve {
                 demo::print_logins(&logins, None);
                 return Ok(());

@@ -249,15 +249,16 @@ pub fn pdf(lines: &[String], to_unicode: bool) -> Vec<u8> {
     let mut cmap = String::from(
         "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n",
     );
-    let highs: Vec<u32> = (0..=0xFFu32)
-        .filter(|h| !(0xD8..=0xDF).contains(h))
-        .collect();
-    for block in highs.chunks(100) {
-        cmap.push_str(&format!("{} beginbfrange\n", block.len()));
-        for h in block {
-            cmap.push_str(&format!("<{h:02X}00> <{h:02X}FF> <{h:02X}00>\n"));
+    // Like a subset font's map: only the characters the document uses.
+    let mut used: Vec<u32> = wrapped.iter().flat_map(|l| l.chars()).map(|c| c as u32).collect();
+    used.sort_unstable();
+    used.dedup();
+    for block in used.chunks(100) {
+        cmap.push_str(&format!("{} beginbfchar\n", block.len()));
+        for u in block {
+            cmap.push_str(&format!("<{u:04X}> <{u:04X}>\n"));
         }
-        cmap.push_str("endbfrange\n");
+        cmap.push_str("endbfchar\n");
     }
     cmap.push_str("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
     objs.push(format!(

@@ -405,12 +405,11 @@ impl Engine<'_> {
             )]);
         }
         drop(f);
-        let (hash, _) = dedup::hash_reader(BufReader::with_capacity(
-            1 << 20,
-            File::open(&meta.path).map_err(|e| format!("{}: {e}", item.path))?,
-        ))
-        .map_err(|e| format!("{}: {e}", item.path))?;
-        let hash = hash.to_hex().to_string();
+        // Large files hash on both cores (BLAKE3's tree hashing).
+        let hash = dedup::hash_file(&meta.path)
+            .map_err(|e| format!("{}: {e}", item.path))?
+            .to_hex()
+            .to_string();
         if self.opts.store_objects
             && let Err(e) = self.sink.store_path(&hash, &meta.path)
         {
@@ -446,12 +445,10 @@ impl Engine<'_> {
     fn archive(&self, item: &Item, kind: Kind, f: File) -> Result<Vec<Record>, String> {
         drop(f);
         let meta = &item.meta;
-        let (hash, _) = dedup::hash_reader(BufReader::with_capacity(
-            1 << 20,
-            File::open(&meta.path).map_err(|e| format!("{}: {e}", item.path))?,
-        ))
-        .map_err(|e| format!("{}: {e}", item.path))?;
-        let hash = hash.to_hex().to_string();
+        let hash = dedup::hash_file(&meta.path)
+            .map_err(|e| format!("{}: {e}", item.path))?
+            .to_hex()
+            .to_string();
         if self.opts.store_objects
             && let Err(e) = self.sink.store_path(&hash, &meta.path)
         {
