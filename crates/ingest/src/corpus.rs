@@ -489,13 +489,9 @@ fn annex_ext(a: Annex) -> &'static str {
     }
 }
 
-/// The category an annex document counts as (see the module documentation).
-pub fn annex_category(a: Annex) -> Category {
-    match a {
-        Annex::AssessmentScheme => Category::AssessmentOutline,
-        _ => Category::Other,
-    }
-}
+/// The category an annex document counts as (the classifier's rule, so the ground truth
+/// and the engine agree).
+pub use crate::classify::annex_category;
 
 const TEXT_SAMPLE_CHARS: usize = 2000;
 const MEDIA_CHUNK: usize = 1 << 20;
