@@ -55,6 +55,16 @@ fn upload_form(extra: &[(&str, &str)]) -> Form {
         declared_size: None,
     }]);
     let slip = write_zip(&[RawEntry::file("../../evil.txt", b"owned")]);
+    // The same rules re-saved with one article changed: near duplicates, not exact ones.
+    let articles: Vec<String> = (1..=40)
+        .map(|i| {
+            format!("第{i}条 考核工作应当按照职业技能等级标准组织实施，并做好第{i}项记录与存档。")
+        })
+        .collect();
+    let rules = docgen::docx("考核管理办法", &articles);
+    let mut revised_articles = articles.clone();
+    revised_articles[7] = "第8条 考核结果应当在五个工作日内公示（修订）。".into();
+    let revised = docgen::docx("考核管理办法", &revised_articles);
     let mut form = Form::new();
     for (k, v) in extra {
         form = form.text(k.to_string(), v.to_string());
@@ -68,6 +78,8 @@ fn upload_form(extra: &[(&str, &str)]) -> Form {
         ("材料/山东电力学院/继电保护/附件3 考核方案.docx", scheme),
         ("材料/湖北培训中心/资料.zip", gbk_zip),
         ("材料/湖北培训中心/bad.zip", slip),
+        ("材料/山东电力学院/管理制度/考核管理办法.docx", rules),
+        ("材料/湖北培训中心/制度/考核管理办法（修订）.docx", revised),
     ] {
         form = form.part("files", Part::bytes(bytes).file_name(path.to_string()));
     }
@@ -154,6 +166,28 @@ async fn uploaded_materials_are_consolidated_and_scoped() {
                 "材料/湖北培训中心/资料/考核大纲（副本）.docx"
             ]
         );
+        // The re-saved rules form a near-duplicate group for a person to decide.
+        let near = r["near_duplicate_groups"].as_array().unwrap();
+        assert_eq!(near.len(), 1, "[{engine:?}] {near:?}");
+        let key = near[0]["key"].as_str().unwrap().to_string();
+        let r2 = app
+            .api(
+                reqwest::Method::POST,
+                &format!("/ingest/runs/{id}/near/{key}"),
+                Some(&teo),
+                Some(json!({"decision": "keep_all"})),
+            )
+            .await;
+        assert_eq!(r2.status(), 204);
+        let r2 = app
+            .api(
+                reqwest::Method::POST,
+                &format!("/ingest/runs/{id}/near/{key}"),
+                Some(&teo),
+                Some(json!({"decision": "drop everything"})),
+            )
+            .await;
+        assert_eq!(r2.status(), 422);
         // The hostile archive is reported with its reason; nothing escaped.
         let hostile: Vec<&Value> = r["flags"]
             .as_array()
@@ -303,6 +337,14 @@ async fn uploaded_materials_are_consolidated_and_scoped() {
             &page[page.len().saturating_sub(1500)..]
         );
         assert!(page.contains("湖北培训中心"));
+        assert!(
+            page.contains("near-group"),
+            "[{engine:?}] the near-duplicate group is shown"
+        );
+        assert!(
+            page.contains("value=\"keep_all\" checked"),
+            "the decision is shown"
+        );
         let page = c
             .get(app.url(&format!("/admin/ingest/{id}/files?unit=湖北培训中心")))
             .send()
