@@ -294,6 +294,12 @@ fn hostile_archives_are_reported_and_the_run_goes_on() {
         )]);
         std::fs::write(tree.join("山东/slip.zip"), slip).unwrap();
         std::fs::write(tree.join("山东/说明.txt"), "考核大纲 说明文字".as_bytes()).unwrap();
+        // A zip cut short is damaged, not hostile.
+        let whole = xcert_ingest::rawzip::write_zip(&[xcert_ingest::rawzip::RawEntry::file(
+            "a.txt",
+            &[b'x'; 4096],
+        )]);
+        std::fs::write(tree.join("山东/cut.zip"), &whole[..whole.len() - 40]).unwrap();
         let o = env.ok(&["ingest", tree.to_str().unwrap(), "--json", "-q"]);
         let doc: Value = serde_json::from_str(&o.stdout).unwrap();
         let flags = doc["report"]["flags"].as_array().unwrap();
@@ -309,5 +315,11 @@ fn hostile_archives_are_reported_and_the_run_goes_on() {
         assert!(!env.path("evil.txt").exists() && !env.data_dir().join("evil.txt").exists());
         assert_eq!(doc["run"]["state"], "finished");
         assert_eq!(doc["report"]["totals"]["hostile_archives"], 1);
+        assert!(
+            flags
+                .iter()
+                .any(|f| f["path"] == "uploads/山东/cut.zip" && f["flag"] == "corrupt"),
+            "[{engine:?}] {flags:?}"
+        );
     }
 }

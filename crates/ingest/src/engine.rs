@@ -516,12 +516,15 @@ impl Engine<'_> {
                     .fetch_add(outcome.nested_refused.len() as u64, Ordering::Relaxed);
             }
             Err(refusal) => {
-                self.archives_refused.fetch_add(1, Ordering::Relaxed);
                 entries.clear();
-                flags.push(FlagNote::new(
-                    Flag::HostileArchive,
-                    format!("{refusal} / {}", refusal.zh()),
-                ));
+                // A damaged archive is not an attack: it is flagged for what it is.
+                let flag = if matches!(refusal, archive::Refusal::Corrupt(_)) {
+                    Flag::Corrupt
+                } else {
+                    self.archives_refused.fetch_add(1, Ordering::Relaxed);
+                    Flag::HostileArchive
+                };
+                flags.push(FlagNote::new(flag, format!("{refusal} / {}", refusal.zh())));
             }
         }
         let mut own = self.record(
