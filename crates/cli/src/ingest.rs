@@ -171,30 +171,12 @@ pub async fn ingest(store: &Store, a: IngestArgs) -> Result<()> {
     if a.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&report_json(&run, &report))?
+            serde_json::to_string_pretty(&xcert_store::ingest_report_json(&run, Some(&report)))?
         );
     } else {
         print_summary(&run, &outcome.stats, &report);
     }
     Ok(())
-}
-
-/// The JSON document `--json` prints and the API serves (documented in docs/INGEST.md).
-pub fn report_json(run: &RunRow, report: &Report) -> serde_json::Value {
-    serde_json::json!({
-        "run": {
-            "id": run.id,
-            "title": run.title,
-            "batch": run.batch,
-            "state": run.state,
-            "sources": run.sources,
-            "created_at": run.created_at,
-            "started_at": run.started_at,
-            "finished_at": run.finished_at,
-            "stats": run.stats,
-        },
-        "report": report,
-    })
 }
 
 fn absolute(p: &std::path::Path) -> Result<PathBuf> {
@@ -332,7 +314,7 @@ pub async fn catalog_export(
                     run.state.as_str()
                 ),
             };
-            buf = serde_json::to_vec_pretty(&report_json(&run, &report))?;
+            buf = serde_json::to_vec_pretty(&xcert_store::ingest_report_json(&run, Some(&report)))?;
             buf.push(b'\n');
         }
     }

@@ -24,6 +24,17 @@ pub enum Source {
     Default,
 }
 
+impl Source {
+    /// As stored in the catalog (beside "person" for a confirmed label).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Rule => "rule",
+            Source::Model => "model",
+            Source::Default => "default",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     pub category: Category,

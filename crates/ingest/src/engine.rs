@@ -320,12 +320,7 @@ impl Engine<'_> {
             annex: decision.annex,
             annex_confidence: decision.annex_confidence,
             certificate,
-            source: match decision.source {
-                crate::classify::Source::Rule => "rule",
-                crate::classify::Source::Model => "model",
-                crate::classify::Source::Default => "default",
-            }
-            .to_string(),
+            source: decision.source.as_str().to_string(),
             reason: decision.reason,
             text_head: truncate_chars(&a.text, TEXT_HEAD_CHARS),
             text_chars: a.text.chars().count() as u64,
@@ -346,6 +341,22 @@ impl Engine<'_> {
                 false
             }
         }
+    }
+
+    /// Hash a file by streaming it (large files on both cores: BLAKE3's tree hashing) and
+    /// put it into the object store.
+    fn hash_and_store(&self, item: &Item) -> Result<String, String> {
+        let hash = dedup::hash_file(&item.meta.path)
+            .map_err(|e| format!("{}: {e}", item.path))?
+            .to_hex()
+            .to_string();
+        if self.opts.store_objects
+            && let Err(e) = self.sink.store_path(&hash, &item.meta.path)
+        {
+            self.fail(format!("object store: {e}"));
+            return Err("object store failed".into());
+        }
+        Ok(hash)
     }
 
     /// Process one file from the walk; returns its record(s) for the commit group.
@@ -405,17 +416,7 @@ impl Engine<'_> {
             )]);
         }
         drop(f);
-        // Large files hash on both cores (BLAKE3's tree hashing).
-        let hash = dedup::hash_file(&meta.path)
-            .map_err(|e| format!("{}: {e}", item.path))?
-            .to_hex()
-            .to_string();
-        if self.opts.store_objects
-            && let Err(e) = self.sink.store_path(&hash, &meta.path)
-        {
-            self.fail(format!("object store: {e}"));
-            return Err("object store failed".into());
-        }
+        let hash = self.hash_and_store(item)?;
         let mut flags = first.flags;
         if first.kind == Kind::Rar {
             flags.push(FlagNote::new(
@@ -445,16 +446,7 @@ impl Engine<'_> {
     fn archive(&self, item: &Item, kind: Kind, f: File) -> Result<Vec<Record>, String> {
         drop(f);
         let meta = &item.meta;
-        let hash = dedup::hash_file(&meta.path)
-            .map_err(|e| format!("{}: {e}", item.path))?
-            .to_hex()
-            .to_string();
-        if self.opts.store_objects
-            && let Err(e) = self.sink.store_path(&hash, &meta.path)
-        {
-            self.fail(format!("object store: {e}"));
-            return Err("object store failed".into());
-        }
+        let hash = self.hash_and_store(item)?;
         let reader =
             BufReader::new(File::open(&meta.path).map_err(|e| format!("{}: {e}", item.path))?);
         let mut entries: Vec<Record> = Vec::new();

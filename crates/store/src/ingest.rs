@@ -641,11 +641,7 @@ impl Store {
                 text: &r.text_head,
                 kind: r.kind,
             });
-            let source = match d.source {
-                xcert_ingest::classify::Source::Rule => "rule",
-                xcert_ingest::classify::Source::Model => "model",
-                xcert_ingest::classify::Source::Default => "default",
-            };
+            let source = d.source.as_str();
             if d.category != r.category || d.annex != r.annex || source != r.source {
                 changed.push((e.id, d, source));
             }
@@ -784,6 +780,25 @@ impl Sink for StoreSink {
     fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
     }
+}
+
+/// The JSON document of a run and its report, as `xcert ingest --json` prints and the API
+/// serves (documented in docs/INGEST.md).
+pub fn report_json(run: &RunRow, report: Option<&Report>) -> serde_json::Value {
+    serde_json::json!({
+        "run": {
+            "id": run.id,
+            "title": run.title,
+            "batch": run.batch,
+            "state": run.state,
+            "sources": run.sources,
+            "created_at": run.created_at,
+            "started_at": run.started_at,
+            "finished_at": run.finished_at,
+            "stats": run.stats,
+        },
+        "report": report,
+    })
 }
 
 /// What a finished (or stopped) run produced.

@@ -23,7 +23,10 @@ pub use certificates::{CatalogueFilter, CertificateRow, Facets};
 pub use db::{Backend, Store, WriteTx, now, redact_url};
 pub use error::StoreError;
 pub use imports::{ImportJob, ImportSummary};
-pub use ingest::{FileFilter, NewRun, ProgressFn, RunOptions, RunOutcome, RunRow, RunState};
+pub use ingest::{
+    FileFilter, NewRun, ProgressFn, RunOptions, RunOutcome, RunRow, RunState,
+    report_json as ingest_report_json,
+};
 pub use objects::Objects;
 pub use organizations::{OrgFilter, OrgRow};
 pub use people::PersonRow;

@@ -431,24 +431,6 @@ pub async fn report(st: &AppState, ctx: &Ctx, id: i64) -> R<(RunRow, Option<Repo
     Ok((run, report))
 }
 
-/// The JSON document of a run and its report (the same as `xcert ingest --json`).
-pub fn report_json(run: &RunRow, report: Option<&Report>) -> serde_json::Value {
-    serde_json::json!({
-        "run": {
-            "id": run.id,
-            "title": run.title,
-            "batch": run.batch,
-            "state": run.state,
-            "sources": run.sources,
-            "created_at": run.created_at,
-            "started_at": run.started_at,
-            "finished_at": run.finished_at,
-            "stats": run.stats,
-        },
-        "report": report,
-    })
-}
-
 /// Catalog exports: `csv` or `parquet`.
 pub async fn catalog_bytes(st: &AppState, ctx: &Ctx, id: i64, format: &str) -> R<Vec<u8>> {
     run_for(st, ctx, id).await?;

@@ -603,7 +603,7 @@ async fn ingest_report(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Value>> {
     let (run, report) = crate::ingest::report(&st, &ctx, id).await?;
-    Ok(Json(crate::ingest::report_json(&run, report.as_ref())))
+    Ok(Json(xcert_store::ingest_report_json(&run, report.as_ref())))
 }
 
 async fn ingest_files(

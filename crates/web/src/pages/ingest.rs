@@ -368,8 +368,9 @@ async fn cancel(
 async fn report_json(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Response {
     let r = async {
         let (run, report) = svc::report(&st, &ctx, id).await?;
-        let body = serde_json::to_vec_pretty(&svc::report_json(&run, report.as_ref()))
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let body =
+            serde_json::to_vec_pretty(&xcert_store::ingest_report_json(&run, report.as_ref()))
+                .map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(download(
             body,
             &format!("xcert-consolidation-{id}.json"),
