@@ -222,9 +222,75 @@ impl ResultRule {
     }
 }
 
+/// A practical task's score from its examiners' totals.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RaterOutcome {
+    /// The task score, when it is settled.
+    pub score: Option<f64>,
+    /// Two examiners differ by more than the session allows and no third has scored.
+    pub needs_third: bool,
+}
+
+/// Join examiners' totals for one task (每项由考评员独立评分): one examiner's score
+/// stands alone; two are averaged unless they differ by more than `max_gap` points, which
+/// asks for a third; with three or more, the two closest are averaged (the outlier is set
+/// aside, as double-marking schemes usually do).
+pub fn combine_raters(totals: &[f64], max_gap: f64) -> RaterOutcome {
+    match totals.len() {
+        0 => RaterOutcome {
+            score: None,
+            needs_third: false,
+        },
+        1 => RaterOutcome {
+            score: Some(totals[0]),
+            needs_third: false,
+        },
+        2 => {
+            if (totals[0] - totals[1]).abs() > max_gap + 1e-9 {
+                RaterOutcome {
+                    score: None,
+                    needs_third: true,
+                }
+            } else {
+                RaterOutcome {
+                    score: Some((totals[0] + totals[1]) / 2.0),
+                    needs_third: false,
+                }
+            }
+        }
+        _ => {
+            let mut v = totals.to_vec();
+            v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+            let (i, _) = v
+                .windows(2)
+                .enumerate()
+                .map(|(i, w)| (i, w[1] - w[0]))
+                .fold(
+                    (0, f64::INFINITY),
+                    |best, cur| if cur.1 < best.1 { cur } else { best },
+                );
+            RaterOutcome {
+                score: Some((v[i] + v[i + 1]) / 2.0),
+                needs_third: false,
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raters_average_flag_and_resolve() {
+        assert_eq!(combine_raters(&[], 10.0).score, None);
+        assert_eq!(combine_raters(&[70.0], 10.0).score, Some(70.0));
+        assert_eq!(combine_raters(&[70.0, 80.0], 10.0).score, Some(75.0));
+        let far = combine_raters(&[60.0, 85.0], 10.0);
+        assert!(far.needs_third && far.score.is_none());
+        // The third examiner's 82 sides with 85: (82 + 85) / 2.
+        assert_eq!(combine_raters(&[60.0, 85.0, 82.0], 10.0).score, Some(83.5));
+    }
 
     fn s(e: f64, p: f64) -> Option<PartScore> {
         Some(PartScore {

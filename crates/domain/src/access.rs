@@ -169,6 +169,32 @@ pub enum Action<'a> {
     /// Run material consolidation (材料汇总) for an organization, or see its runs,
     /// catalog and report. `None`: a run of the ministry's own.
     Ingest { org_id: Option<i64> },
+    /// Keep a certificate's question bank (题库): items, imports, blueprints, assembled
+    /// forms, item analysis. Items carry their keys, so only the owning TEO and the
+    /// ministry may see them.
+    ManageItemBank { teo_id: i64 },
+    /// Schedule and run a certificate's exam sessions (考核计划): forms, examiners,
+    /// candidates, results.
+    ManageExamSession { teo_id: i64 },
+    /// See an exam session and its results: its TEO, the college hosting the exam site
+    /// (考核站点), and that college's provincial authority.
+    ViewExamSession {
+        teo_id: i64,
+        site_college_id: Option<i64>,
+        site_province: Option<&'a str>,
+    },
+    /// Register a student for a session, or enter a student's training (process) score:
+    /// the session's TEO, or the staff of the student's own college when it hosts the site.
+    RegisterCandidate {
+        teo_id: i64,
+        site_college_id: Option<i64>,
+        student_college_id: i64,
+    },
+    /// Score practical tasks and mark written answers in a session: the examiners
+    /// (考评员) assigned to it. `assigned` is whether the principal is one of them.
+    ScoreSession { assigned: bool },
+    /// Take one's own theory test and see one's own results.
+    OwnAttempt { person_id: i64 },
 }
 
 /// Why an action was refused, in both languages.
@@ -275,6 +301,56 @@ pub fn authorize(who: Option<&Principal>, action: &Action<'_>) -> Result<(), Den
             org_id.is_some_and(&own_org),
             "only your organization's consolidation runs",
             "只能处理本单位的材料汇总",
+        ),
+        (TeoStaff, ManageItemBank { teo_id }) | (TeoStaff, ManageExamSession { teo_id }) => {
+            allow_if(
+                own_org(*teo_id),
+                "TEO staff keep their own TEO's question banks and exams only",
+                "培训评价组织人员只能管理本组织的题库和考核",
+            )
+        }
+        (TeoStaff, ViewExamSession { teo_id, .. })
+        | (TeoStaff, RegisterCandidate { teo_id, .. }) => allow_if(
+            own_org(*teo_id),
+            "TEO staff see their own TEO's exam sessions only",
+            "培训评价组织人员只能查看本组织的考核",
+        ),
+        (
+            CollegeStaff,
+            ViewExamSession {
+                site_college_id, ..
+            },
+        ) => allow_if(
+            site_college_id.is_some_and(&own_org),
+            "college staff see the sessions held at their own college only",
+            "院校人员只能查看在本校举行的考核",
+        ),
+        (ProvinceAdmin, ViewExamSession { site_province, .. }) => allow_if(
+            own_province(*site_province),
+            "a province admin sees the sessions held in its own province only",
+            "省级管理员只能查看本省举行的考核",
+        ),
+        (
+            CollegeStaff,
+            RegisterCandidate {
+                site_college_id,
+                student_college_id,
+                ..
+            },
+        ) => allow_if(
+            own_org(*student_college_id) && site_college_id.is_some_and(&own_org),
+            "college staff register their own students for sessions at their own college only",
+            "院校人员只能为本校学生报名在本校举行的考核",
+        ),
+        (Examiner, ScoreSession { assigned }) => allow_if(
+            *assigned,
+            "only the examiners assigned to this session score it",
+            "只有被指派到本场考核的考评员才能评分",
+        ),
+        (Candidate, OwnAttempt { person_id }) => allow_if(
+            p.person_id == Some(*person_id),
+            "candidates take and see their own exams only",
+            "考生只能参加和查看本人的考试",
         ),
         _ => deny("your role may not do this", "您的角色无权执行此操作"),
     }

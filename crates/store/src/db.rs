@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0001_registry.sql"),
     ),
     (2, "ingest", include_str!("../migrations/0002_ingest.sql")),
+    (3, "assess", include_str!("../migrations/0003_assess.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

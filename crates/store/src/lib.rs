@@ -10,8 +10,10 @@ mod audit;
 mod certificates;
 mod db;
 mod error;
+mod exams;
 mod imports;
 mod ingest;
+mod items;
 mod objects;
 mod organizations;
 mod people;
@@ -22,10 +24,19 @@ pub use audit::{AuditFilter, AuditRow};
 pub use certificates::{CatalogueFilter, CertificateRow, Facets};
 pub use db::{Backend, Store, WriteTx, now, redact_url};
 pub use error::StoreError;
+pub use exams::{
+    AnalysisRow, AttemptState, CandidateRow, NewSession, PracticalScoreRow, ResponseRow, ResultRow,
+    SAVE_GRACE_SECS, ScoredResponse, SessionRow, SessionScope, SessionStatus, SessionTask,
+    TaskStanding, add_secs, parse_time,
+};
 pub use imports::{ImportJob, ImportSummary};
 pub use ingest::{
     FileFilter, NewRun, ProgressFn, RunOptions, RunOutcome, RunRow, RunState,
     report_json as ingest_report_json,
+};
+pub use items::{
+    BlueprintRow, FormContent, FormItem, FormRow, FormStatus, ItemFilter, ItemImportRow, ItemRow,
+    ItemStats, ItemVersionRow, NewForm, UpsertOutcome, content_hash,
 };
 pub use objects::Objects;
 pub use organizations::{OrgFilter, OrgRow};

@@ -2,6 +2,7 @@
 //! JSON API under `/api/v1`, both on the same services and the same access rules.
 
 pub mod api;
+pub mod assess;
 mod auth;
 mod charts;
 mod error;
@@ -38,6 +39,7 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     pub(crate) templates: Arc<minijinja::Environment<'static>>,
     pub(crate) jobs: Arc<ingest::Jobs>,
+    pub(crate) forms: Arc<assess::FormCache>,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
             config: Arc::new(config),
             templates: Arc::new(render::environment()),
             jobs: Arc::new(ingest::Jobs::new()),
+            forms: Arc::new(assess::FormCache::default()),
         }
     }
 }
@@ -64,6 +67,7 @@ pub fn router(state: AppState) -> Router {
 /// Serve until the process is stopped (Ctrl-C or SIGTERM).
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     ingest::resume_unfinished(&state).await;
+    assess::spawn_sweeper(&state);
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

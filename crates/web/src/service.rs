@@ -278,13 +278,21 @@ pub async fn view_person(st: &AppState, ctx: &Ctx, id: i64) -> R<PersonRow> {
 
 pub async fn create_user(st: &AppState, ctx: &Ctx, u: &NewUser) -> R<UserRow> {
     let (_, _, role) = u.validate()?;
-    let province = match u.org_id {
-        Some(id) => st.store.org_get(id).await?.province,
-        None => None,
+    // A candidate account belongs to no organization but to a student: the student's
+    // college (and its province) decide who may create it.
+    let (org_id, province) = match (role, u.person_id) {
+        (Role::Candidate, Some(pid)) => {
+            let person = st.store.person_get(pid).await?;
+            (Some(person.college_id), person.province)
+        }
+        _ => match u.org_id {
+            Some(id) => (Some(id), st.store.org_get(id).await?.province),
+            None => (None, None),
+        },
     };
     let p = ctx.authorize(&Action::CreateUser {
         role,
-        org_id: u.org_id,
+        org_id,
         province: province.as_deref(),
     })?;
     let mut tx = st.store.begin_write(&p.username).await?;
@@ -306,10 +314,17 @@ pub async fn update_user(
         .user_by_username(username)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("user {username}")))?;
+    let (org_id, province) = match (target.role, target.person_id) {
+        (Role::Candidate, Some(pid)) => {
+            let person = st.store.person_get(pid).await?;
+            (Some(person.college_id), person.province)
+        }
+        _ => (target.org_id, target.province.clone()),
+    };
     let p = ctx.authorize(&Action::CreateUser {
         role: target.role,
-        org_id: target.org_id,
-        province: target.province.as_deref(),
+        org_id,
+        province: province.as_deref(),
     })?;
     if active == Some(false) && target.id == p.user_id {
         return Err(AppError::Invalid(vec![FieldError::new(

@@ -760,6 +760,12 @@ async fn openapi_lists_every_route_and_each_answers() {
             .replace("{id}", "1")
             .replace("{file_id}", "1")
             .replace("{key}", "k")
+            .replace("{item_id}", "1")
+            .replace("{form_id}", "1")
+            .replace("{candidate_id}", "1")
+            .replace("{task}", "0")
+            .replace("{position}", "0")
+            .replace("{level}", "junior")
             .replace("{code}", "NOPE-1");
         let m: Method = method.to_uppercase().parse().unwrap();
         let r = reqwest::Client::new()

@@ -83,9 +83,15 @@ fn variant(a: &Action<'_>) -> &'static str {
         Action::Import => "Import",
         Action::Export => "Export",
         Action::Ingest { .. } => "Ingest",
+        Action::ManageItemBank { .. } => "ManageItemBank",
+        Action::ManageExamSession { .. } => "ManageExamSession",
+        Action::ViewExamSession { .. } => "ViewExamSession",
+        Action::RegisterCandidate { .. } => "RegisterCandidate",
+        Action::ScoreSession { .. } => "ScoreSession",
+        Action::OwnAttempt { .. } => "OwnAttempt",
     }
 }
-const VARIANTS: usize = 14;
+const VARIANTS: usize = 20;
 
 /// Column order of the expectation strings.
 const COLUMNS: [Option<Role>; 8] = [
@@ -147,6 +153,20 @@ fn matrix() -> Vec<(&'static str, &'static str, Action<'static>)> {
         ("-- YY -- Y- -- -- -- --", "consolidate TEO materials", Ingest { org_id: Some(TEO) }),
         ("-- YY -- -- Y- -- -- --", "consolidate college materials", Ingest { org_id: Some(COLLEGE) }),
         ("-- YY -- -- -- -- -- --", "consolidate without organization", Ingest { org_id: None }),
+        // Assessment: the bank and the sessions belong to the certificate's TEO.
+        ("-- YY -- Y- -- -- -- --", "keep the question bank", ManageItemBank { teo_id: TEO }),
+        ("-- YY -- Y- -- -- -- --", "run exam sessions", ManageExamSession { teo_id: TEO }),
+        // A session is seen by its TEO, the hosting college and that college's province.
+        ("-- YY Y- Y- Y- -- -- --", "view a session at a college", ViewExamSession { teo_id: TEO, site_college_id: Some(COLLEGE), site_province: Some(SD) }),
+        ("-- YY -- Y- -- -- -- --", "view a session without a site", ViewExamSession { teo_id: TEO, site_college_id: None, site_province: None }),
+        // Registration: the TEO any student, a college its own students at its own site.
+        ("-- YY -- Y- Y- -- -- --", "register own student at own site", RegisterCandidate { teo_id: TEO, site_college_id: Some(COLLEGE), student_college_id: COLLEGE }),
+        ("-- YY -- Y- -- -- -- --", "register another college's student", RegisterCandidate { teo_id: TEO, site_college_id: Some(COLLEGE), student_college_id: 11 }),
+        ("-- YY -- Y- -- -- -- --", "register at another site", RegisterCandidate { teo_id: TEO, site_college_id: Some(11), student_college_id: COLLEGE }),
+        // Scoring needs the assignment, whatever the examiner's organization.
+        ("-- YY -- -- -- YY -- --", "score an assigned session", ScoreSession { assigned: true }),
+        ("-- YY -- -- -- -- -- --", "score an unassigned session", ScoreSession { assigned: false }),
+        ("-- YY -- -- -- -- -- Y-", "own attempt", OwnAttempt { person_id: STUDENT }),
     ]
 }
 

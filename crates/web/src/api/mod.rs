@@ -24,6 +24,8 @@ use xcert_domain::person::PersonInput;
 use xcert_domain::standard::StandardTree;
 use xcert_store::{AuditFilter, CatalogueFilter, LoginOutcome, NewUser, OrgFilter};
 
+mod assess;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(
@@ -85,11 +87,12 @@ pub fn routes() -> Router<AppState> {
         .route("/imports/{id}", get(import_get))
         .route("/imports/{id}/confirm", post(import_confirm))
         .route("/export.xlsx", get(export))
+        .merge(assess::routes())
         .fallback(|| async { AppError::NotFound("API route".into()) })
 }
 
 /// Parse a JSON body ourselves so malformed JSON gets our error shape (400).
-fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
+pub(crate) fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
     serde_json::from_slice(bytes)
         .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
 }

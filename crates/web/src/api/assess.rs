@@ -1,0 +1,555 @@
+//! Assessment API: question banks, exam sessions, candidates' attempts, scoring, results.
+
+use super::body;
+use crate::AppState;
+use crate::assess::{self as svc, Answers, SessionInput};
+use crate::auth::Ctx;
+use crate::error::{ApiResult, AppError};
+use crate::render::{XLSX, download};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use xcert_assess::item::{Item, ReviewStatus};
+use xcert_store::{ItemFilter, SessionStatus};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/certificates/{code}/items",
+            get(items_list).post(item_create),
+        )
+        .route(
+            "/certificates/{code}/items/{item_id}",
+            get(item_get).put(item_update),
+        )
+        .route(
+            "/certificates/{code}/items/{item_id}/status",
+            post(item_status),
+        )
+        .route(
+            "/certificates/{code}/items/{item_id}/versions",
+            get(item_versions),
+        )
+        .route(
+            "/certificates/{code}/forms",
+            get(forms_list).post(forms_create),
+        )
+        .route("/certificates/{code}/forms/{form_id}", get(form_get))
+        .route(
+            "/certificates/{code}/result-rules/{level}",
+            get(rule_get).put(rule_put),
+        )
+        .route("/exam-sessions", get(sessions_list).post(session_create))
+        .route("/exam-sessions/{id}", get(session_get))
+        .route(
+            "/exam-sessions/{id}/candidates",
+            get(candidates_list).post(candidates_register),
+        )
+        .route("/exam-sessions/{id}/status", post(session_status))
+        .route("/exam-sessions/{id}/process-scores", put(process_scores))
+        .route("/exam-sessions/{id}/scoring", get(scoring_sheet))
+        .route(
+            "/exam-sessions/{id}/practical/{candidate_id}/{task}",
+            put(practical_put),
+        )
+        .route("/exam-sessions/{id}/marking", get(marking_queue))
+        .route(
+            "/exam-sessions/{id}/marking/{candidate_id}/{position}",
+            put(mark_put),
+        )
+        .route("/exam-sessions/{id}/results", get(results_get))
+        .route("/exam-sessions/{id}/results/compute", post(results_compute))
+        .route("/exam-sessions/{id}/results.xlsx", get(results_xlsx))
+        .route("/exam-sessions/{id}/pass-list", get(pass_list))
+        .route("/me/exams", get(my_exams))
+        .route("/attempts/{id}", get(attempt_get))
+        .route("/attempts/{id}/start", post(attempt_start))
+        .route("/attempts/{id}/answers", put(attempt_save))
+        .route("/attempts/{id}/submit", post(attempt_submit))
+        .route("/attempts/{id}/result", get(attempt_result))
+}
+
+async fn items_list(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    Query(f): Query<ItemFilter>,
+) -> ApiResult<Json<Value>> {
+    let (_, rows, total) = svc::items(&st, &ctx, &code, &f).await?;
+    Ok(Json(json!({"items": rows, "total": total})))
+}
+
+/// An item as the API takes it: the interchange shape plus review status and a note.
+#[derive(Deserialize)]
+struct ItemBody {
+    #[serde(flatten)]
+    item: Item,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+fn status_of(s: &Option<String>) -> ApiResult<Option<ReviewStatus>> {
+    s.as_deref()
+        .map(|s| ReviewStatus::parse("status", s))
+        .transpose()
+        .map_err(|e| AppError::Invalid(vec![e]))
+}
+
+async fn item_create(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    b: Bytes,
+) -> ApiResult<Response> {
+    let b: ItemBody = body(&b)?;
+    let status = status_of(&b.status)?;
+    let (row, outcome) =
+        svc::item_save(&st, &ctx, &code, &b.item, status, b.note.as_deref()).await?;
+    let code = if outcome == xcert_store::UpsertOutcome::Created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((code, Json(json!({"item": row, "outcome": outcome}))).into_response())
+}
+
+async fn item_update(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((code, id)): Path<(String, i64)>,
+    b: Bytes,
+) -> ApiResult<Json<Value>> {
+    let mut b: ItemBody = body(&b)?;
+    let (_, current, _) = svc::item_detail(&st, &ctx, &code, id, None).await?;
+    // The identifier names the item; a PUT to /items/ID keeps it.
+    b.item.meta.ident = current.ident;
+    let status = status_of(&b.status)?;
+    let (row, outcome) =
+        svc::item_save(&st, &ctx, &code, &b.item, status, b.note.as_deref()).await?;
+    Ok(Json(json!({"item": row, "outcome": outcome})))
+}
+
+#[derive(Deserialize)]
+struct VersionQuery {
+    version: Option<i64>,
+}
+
+async fn item_get(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((code, id)): Path<(String, i64)>,
+    Query(q): Query<VersionQuery>,
+) -> ApiResult<Json<Value>> {
+    let (_, item, v) = svc::item_detail(&st, &ctx, &code, id, q.version).await?;
+    Ok(Json(json!({"item": item, "version": v})))
+}
+
+async fn item_versions(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((code, id)): Path<(String, i64)>,
+) -> ApiResult<Json<Value>> {
+    svc::item_detail(&st, &ctx, &code, id, None).await?;
+    Ok(Json(json!({"items": st.store.item_versions(id).await?})))
+}
+
+#[derive(Deserialize)]
+struct StatusBody {
+    status: String,
+}
+
+async fn item_status(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((code, id)): Path<(String, i64)>,
+    b: Bytes,
+) -> ApiResult<Json<Value>> {
+    let b: StatusBody = body(&b)?;
+    let s = ReviewStatus::parse("status", &b.status).map_err(|e| AppError::Invalid(vec![e]))?;
+    Ok(Json(json!(
+        svc::item_set_status(&st, &ctx, &code, id, s).await?
+    )))
+}
+
+async fn forms_list(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let (_, cert) = svc::bank_cert(&st, &ctx, &code).await?;
+    let rows = st.store.forms(cert.id).await?;
+    Ok(Json(json!({"items": rows, "total": rows.len()})))
+}
+
+/// One form, or several (`{"forms": [...]}`) created together.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum FormsBody {
+    Many { forms: Vec<svc::FormInput> },
+    One(svc::FormInput),
+}
+
+async fn forms_create(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    b: Bytes,
+) -> ApiResult<Response> {
+    let inputs = match body::<FormsBody>(&b)? {
+        FormsBody::Many { forms } => forms,
+        FormsBody::One(f) => vec![f],
+    };
+    let rows = svc::forms_create(&st, &ctx, &code, &inputs, None).await?;
+    Ok((StatusCode::CREATED, Json(json!({"items": rows}))).into_response())
+}
+
+async fn form_get(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((code, id)): Path<(String, i64)>,
+) -> ApiResult<Json<Value>> {
+    let (_, f) = svc::form_detail(&st, &ctx, &code, id).await?;
+    let items: Vec<Value> = f
+        .items
+        .iter()
+        .map(|(fi, content, testlet)| json!({"position": fi.position, "item_id": fi.item_id, "version": fi.version, "points": fi.points, "testlet": testlet, "content": content}))
+        .collect();
+    Ok(Json(json!({"form": f.form, "items": items})))
+}
+
+async fn rule_get(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((code, level)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let (_, cert) = svc::bank_cert(&st, &ctx, &code).await?;
+    let level = xcert_domain::framework::Level::parse("level", &level)
+        .map_err(|e| AppError::Invalid(vec![e]))?;
+    Ok(Json(json!(st.store.result_rule(cert.id, level).await?)))
+}
+
+async fn rule_put(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((code, level)): Path<(String, String)>,
+    b: Bytes,
+) -> ApiResult<Json<Value>> {
+    let rule: xcert_assess::results::ResultRule = body(&b)?;
+    svc::rule_set(&st, &ctx, &code, &level, &rule).await?;
+    Ok(Json(json!(rule)))
+}
+
+async fn sessions_list(State(st): State<AppState>, ctx: Ctx) -> ApiResult<Json<Value>> {
+    let rows = svc::sessions_visible(&st, &ctx).await?;
+    Ok(Json(json!({"items": rows, "total": rows.len()})))
+}
+
+async fn session_create(State(st): State<AppState>, ctx: Ctx, b: Bytes) -> ApiResult<Response> {
+    let input: SessionInput = body(&b)?;
+    let row = svc::session_create(&st, &ctx, &input).await?;
+    Ok((StatusCode::CREATED, Json(row)).into_response())
+}
+
+async fn session_get(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    let (_, s) = svc::session_for(&st, &ctx, id).await?;
+    Ok(Json(json!(s)))
+}
+
+async fn candidates_list(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    let (p, s) = svc::session_for(&st, &ctx, id).await?;
+    let rows = svc::session_candidates(&st, &p, &s).await?;
+    Ok(Json(json!({"items": rows, "total": rows.len()})))
+}
+
+#[derive(Deserialize)]
+struct RegisterBody {
+    person_ids: Vec<i64>,
+}
+
+async fn candidates_register(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    b: Bytes,
+) -> ApiResult<Json<Value>> {
+    let b: RegisterBody = body(&b)?;
+    let out = svc::register(&st, &ctx, id, &b.person_ids).await?;
+    Ok(Json(json!({"items": out})))
+}
+
+async fn session_status(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    b: Bytes,
+) -> ApiResult<Json<Value>> {
+    let b: StatusBody = body(&b)?;
+    let to = match b.status.as_str() {
+        "closed" => SessionStatus::Closed,
+        "released" => SessionStatus::Released,
+        other => {
+            return Err(AppError::Invalid(vec![xcert_domain::FieldError::new(
+                "status",
+                "bad_status",
+                format!("\"{other}\": use closed or released"),
+                format!("“{other}”：应为 closed 或 released"),
+            )]));
+        }
+    };
+    Ok(Json(json!(
+        svc::session_set_status(&st, &ctx, id, to).await?
+    )))
+}
+
+#[derive(Deserialize)]
+struct ProcessRow {
+    ticket: String,
+    score: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct ProcessBody {
+    rows: Vec<ProcessRow>,
+}
+
+async fn process_scores(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    b: Bytes,
+) -> ApiResult<Json<Value>> {
+    let b: ProcessBody = body(&b)?;
+    let rows: Vec<(String, Option<f64>)> =
+        b.rows.into_iter().map(|r| (r.ticket, r.score)).collect();
+    let n = svc::process_scores(&st, &ctx, id, &rows).await?;
+    Ok(Json(json!({"updated": n})))
+}
+
+async fn scoring_sheet(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(svc::scoring_sheet(&st, &ctx, id).await?)))
+}
+
+#[derive(Deserialize)]
+struct PracticalBody {
+    criteria: BTreeMap<String, f64>,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+async fn practical_put(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((id, candidate, task)): Path<(i64, i64, i64)>,
+    b: Bytes,
+) -> ApiResult<Json<Value>> {
+    let b: PracticalBody = body(&b)?;
+    let total = svc::practical_score(
+        &st,
+        &ctx,
+        id,
+        candidate,
+        task,
+        &b.criteria,
+        b.comment.as_deref().filter(|c| !c.trim().is_empty()),
+    )
+    .await?;
+    Ok(Json(json!({"total": total})))
+}
+
+async fn marking_queue(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        json!({"items": svc::marking_queue(&st, &ctx, id).await?}),
+    ))
+}
+
+#[derive(Deserialize)]
+struct MarkBody {
+    score: f64,
+}
+
+async fn mark_put(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((id, candidate, position)): Path<(i64, i64, i64)>,
+    b: Bytes,
+) -> ApiResult<Json<Value>> {
+    let b: MarkBody = body(&b)?;
+    Ok(Json(json!(
+        svc::mark_response(&st, &ctx, id, candidate, position, b.score).await?
+    )))
+}
+
+async fn results_get(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    let (s, rows) = svc::results(&st, &ctx, id).await?;
+    let passed = rows.iter().filter(|r| r.outcome.passed).count();
+    Ok(Json(
+        json!({"session": s, "items": rows, "total": rows.len(), "passed": passed}),
+    ))
+}
+
+async fn results_compute(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    let (n, passed) = svc::results_compute(&st, &ctx, id).await?;
+    Ok(Json(json!({"candidates": n, "passed": passed})))
+}
+
+#[derive(Deserialize)]
+struct XlsxQuery {
+    #[serde(default)]
+    passed: bool,
+}
+
+async fn results_xlsx(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Query(q): Query<XlsxQuery>,
+) -> ApiResult<Response> {
+    let (s, rows) = svc::results(&st, &ctx, id).await?;
+    let bytes = svc::results_xlsx(&s, &rows, q.passed)?;
+    let name = if q.passed { "pass-list" } else { "results" };
+    Ok(download(bytes, &format!("{name}-{}.xlsx", s.id), XLSX))
+}
+
+/// The pass list as JSON: what certificate issuance takes.
+async fn pass_list(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    let (s, rows) = svc::results(&st, &ctx, id).await?;
+    if s.status != SessionStatus::Released {
+        return Err(AppError::Conflict(xcert_domain::FieldError::new(
+            "status",
+            "not_released",
+            "the pass list exists once the results are released",
+            "成绩发布后才有合格名单",
+        )));
+    }
+    let items: Vec<Value> = rows
+        .iter()
+        .filter(|r| r.outcome.passed)
+        .map(|r| {
+            json!({
+                "ticket": r.candidate.ticket, "person_id": r.candidate.person_id, "name": r.candidate.name,
+                "id_masked": r.candidate.id_masked, "college_id": r.candidate.college_id,
+                "college": r.candidate.college_name, "total": r.outcome.total,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "session_id": s.id, "certificate": s.certificate_code, "level": s.level,
+        "teo_id": s.teo_id, "date": s.opens_at.get(..10), "items": items, "total": items.len(),
+    })))
+}
+
+async fn my_exams(State(st): State<AppState>, ctx: Ctx) -> ApiResult<Json<Value>> {
+    let rows = svc::my_attempts(&st, &ctx).await?;
+    let items: Vec<Value> = rows
+        .into_iter()
+        .map(|(c, s)| json!({"attempt": c, "session": s}))
+        .collect();
+    Ok(Json(json!({"items": items})))
+}
+
+async fn attempt_get(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(svc::attempt_view(&st, &ctx, id).await?)))
+}
+
+async fn attempt_start(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(svc::attempt_start(&st, &ctx, id).await?)))
+}
+
+#[derive(Deserialize)]
+struct AnswersBody {
+    #[serde(default)]
+    answers: Answers,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+async fn attempt_save(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    b: Bytes,
+) -> ApiResult<Json<Value>> {
+    let b: AnswersBody = body(&b)?;
+    Ok(Json(json!(
+        svc::attempt_save(&st, &ctx, id, &b.answers).await?
+    )))
+}
+
+async fn attempt_submit(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    b: Bytes,
+) -> ApiResult<Json<Value>> {
+    let b: AnswersBody = if b.is_empty() {
+        AnswersBody {
+            answers: Answers::new(),
+            reason: None,
+        }
+    } else {
+        body(&b)?
+    };
+    Ok(Json(json!(
+        svc::attempt_submit(
+            &st,
+            &ctx,
+            id,
+            &b.answers,
+            b.reason.as_deref().unwrap_or("candidate")
+        )
+        .await?
+    )))
+}
+
+async fn attempt_result(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    let r = svc::my_result(&st, &ctx, id).await?;
+    Ok(Json(json!({"released": r.is_some(), "result": r})))
+}

@@ -1,0 +1,1299 @@
+//! Assessment on the server: the operations pages and API share for question banks,
+//! exam sessions, candidates' theory attempts, practical scoring and results — each
+//! authorized by the single access rule — plus the cache of frozen forms and the sweep
+//! that submits attempts whose time ran out.
+
+use crate::AppState;
+use crate::auth::Ctx;
+use crate::error::AppError;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use xcert_assess::delivery::{DeliveredItem, FormEntry, deliver};
+use xcert_assess::item::{Interaction, Item, ItemKind, Response, ReviewStatus};
+use xcert_domain::FieldError;
+use xcert_domain::access::{Action, Principal, Role, authorize};
+use xcert_domain::framework::Level;
+use xcert_store::{
+    AttemptState, CandidateRow, CertificateRow, FormContent, ItemFilter, ItemRow, ItemVersionRow,
+    NewSession, ResultRow, SessionRow, SessionScope, SessionStatus, TaskStanding, now,
+};
+
+type R<T> = Result<T, AppError>;
+
+/// Forms never change once assembled (their items point at fixed versions), so their
+/// content is read once and shared by every candidate's request.
+#[derive(Default)]
+pub struct FormCache {
+    forms: Mutex<HashMap<i64, Arc<FormContent>>>,
+}
+
+impl FormCache {
+    pub async fn get(&self, st: &AppState, id: i64) -> R<Arc<FormContent>> {
+        if let Some(f) = self
+            .forms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+        {
+            return Ok(f.clone());
+        }
+        let f = Arc::new(st.store.form_content(id).await?);
+        self.forms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, f.clone());
+        Ok(f)
+    }
+}
+
+fn invalid(field: &str, code: &str, en: impl Into<String>, zh: impl Into<String>) -> AppError {
+    AppError::Invalid(vec![FieldError::new(field, code, en, zh)])
+}
+
+// ---------------------------------------------------------------------------------------
+// Question bank
+
+/// A certificate whose bank the caller keeps (its TEO's staff, the ministry). Others get
+/// "not found": a bank's existence is not public.
+pub async fn bank_cert(st: &AppState, ctx: &Ctx, code: &str) -> R<(Principal, CertificateRow)> {
+    let p = ctx.require()?;
+    let cert = st.store.certificate_by_code(code).await?;
+    if authorize(
+        Some(&p),
+        &Action::ManageItemBank {
+            teo_id: cert.teo_id,
+        },
+    )
+    .is_err()
+    {
+        return Err(AppError::NotFound(format!("question bank of {code}")));
+    }
+    Ok((p, cert))
+}
+
+/// Certificates whose banks the caller keeps.
+pub async fn bank_certificates(st: &AppState, ctx: &Ctx) -> R<Vec<CertificateRow>> {
+    let p = ctx.require()?;
+    match (p.role, p.org_id) {
+        (Role::MinistryAdmin, _) => {
+            let mut f = xcert_store::CatalogueFilter {
+                limit: Some(500),
+                all_statuses: true,
+                ..Default::default()
+            };
+            f.all_statuses = true;
+            Ok(st.store.catalogue(&f).await?.0)
+        }
+        (Role::TeoStaff, Some(teo)) => Ok(st.store.certificates_of_teo(teo).await?),
+        _ => Err(AppError::Forbidden(xcert_domain::access::Denied {
+            en: "question banks are kept by their TEO".into(),
+            zh: "题库由培训评价组织管理".into(),
+        })),
+    }
+}
+
+pub async fn items(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    f: &ItemFilter,
+) -> R<(CertificateRow, Vec<ItemRow>, i64)> {
+    let (_, cert) = bank_cert(st, ctx, code).await?;
+    let (rows, total) = st.store.items_list(cert.id, f).await?;
+    Ok((cert, rows, total))
+}
+
+/// An item of a bank with one of its versions (the current one by default).
+pub async fn item_detail(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    id: i64,
+    version: Option<i64>,
+) -> R<(CertificateRow, ItemRow, ItemVersionRow)> {
+    let (_, cert) = bank_cert(st, ctx, code).await?;
+    let item = st.store.item_get(id).await?;
+    if item.certificate_id != cert.id {
+        return Err(AppError::NotFound(format!("item {id}")));
+    }
+    let v = st.store.item_version(id, version).await?;
+    Ok((cert, item, v))
+}
+
+/// Check an item's requirement codes against the certificate's current standard, so a
+/// tag always names a real skill requirement.
+async fn check_tags(st: &AppState, cert: &CertificateRow, item: &Item) -> R<()> {
+    if item.meta.requirements.is_empty() {
+        return Ok(());
+    }
+    let Some(std) = st.store.standard_get(cert.id, None, true).await? else {
+        return Err(invalid(
+            "requirements",
+            "no_standard",
+            "the certificate has no skill standard to tag against yet",
+            "该证书尚无职业技能等级标准，无法标注技能要求",
+        ));
+    };
+    let codes: std::collections::HashSet<&str> = std
+        .tree
+        .areas
+        .iter()
+        .flat_map(|a| &a.tasks)
+        .flat_map(|t| &t.requirements)
+        .map(|r| r.code.as_str())
+        .collect();
+    let unknown: Vec<&str> = item
+        .meta
+        .requirements
+        .iter()
+        .map(|s| s.trim())
+        .filter(|c| !codes.contains(c))
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(invalid(
+            "requirements",
+            "unknown_requirement",
+            format!(
+                "{} {} not a skill requirement of {}'s standard",
+                unknown.join(", "),
+                if unknown.len() == 1 { "is" } else { "are" },
+                cert.code
+            ),
+            format!(
+                "{} 不是{}标准中的职业技能要求",
+                unknown.join("、"),
+                cert.name_zh
+            ),
+        ))
+    }
+}
+
+/// Create or update an item (by its identifier in the bank).
+pub async fn item_save(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    item: &Item,
+    status: Option<ReviewStatus>,
+    note: Option<&str>,
+) -> R<(ItemRow, xcert_store::UpsertOutcome)> {
+    let (p, cert) = bank_cert(st, ctx, code).await?;
+    check_tags(st, &cert, item).await?;
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let r = tx.item_upsert(cert.id, item, status, note).await?;
+    tx.commit().await?;
+    Ok(r)
+}
+
+pub async fn item_set_status(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    id: i64,
+    status: ReviewStatus,
+) -> R<ItemRow> {
+    let (p, cert) = bank_cert(st, ctx, code).await?;
+    let item = st.store.item_get(id).await?;
+    if item.certificate_id != cert.id {
+        return Err(AppError::NotFound(format!("item {id}")));
+    }
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let row = tx.item_set_status(id, status).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+// ---------------------------------------------------------------------------------------
+// Exam sessions
+
+/// What a session form carries (page or API).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct SessionInput {
+    pub certificate: String,
+    pub level: String,
+    pub title: String,
+    #[serde(default)]
+    pub site_org_id: Option<i64>,
+    #[serde(default)]
+    pub site_name: String,
+    pub opens_at: String,
+    pub closes_at: String,
+    pub duration_minutes: i64,
+    #[serde(default = "yes")]
+    pub shuffle_items: bool,
+    #[serde(default)]
+    pub disagreement_points: Option<f64>,
+    pub form_ids: Vec<i64>,
+    #[serde(default)]
+    pub task_item_ids: Vec<i64>,
+    #[serde(default)]
+    pub examiner_ids: Vec<i64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+pub async fn session_create(st: &AppState, ctx: &Ctx, input: &SessionInput) -> R<SessionRow> {
+    let cert = st.store.certificate_by_code(&input.certificate).await?;
+    let p = ctx.authorize(&Action::ManageExamSession {
+        teo_id: cert.teo_id,
+    })?;
+    let mut errs = Vec::new();
+    let level = Level::parse("level", &input.level)
+        .map_err(|e| errs.push(e))
+        .ok();
+    if let Some(l) = level
+        && !cert.levels.contains(&l)
+    {
+        errs.push(FieldError::new(
+            "level",
+            "level_not_offered",
+            format!("{} is not offered at {} level", cert.code, l.en()),
+            format!("{}不设{}", cert.name_zh, l.zh()),
+        ));
+    }
+    let opens = xcert_store::parse_time("opens_at", &input.opens_at)
+        .map_err(|e| errs.push(e))
+        .ok();
+    let closes = xcert_store::parse_time("closes_at", &input.closes_at)
+        .map_err(|e| errs.push(e))
+        .ok();
+    let site_name = match input.site_org_id {
+        Some(id) => {
+            let o = st.store.org_get(id).await?;
+            if o.kind != xcert_domain::org::OrgKind::College {
+                errs.push(FieldError::new(
+                    "site_org_id",
+                    "not_college",
+                    "an exam site is hosted by a pilot college",
+                    "考核站点应设在试点院校",
+                ));
+            }
+            if input.site_name.trim().is_empty() {
+                format!("{}考核站点", o.name_zh)
+            } else {
+                input.site_name.trim().to_string()
+            }
+        }
+        None => input.site_name.trim().to_string(),
+    };
+    if site_name.is_empty() {
+        errs.push(FieldError::required("site_name"));
+    }
+    if !errs.is_empty() {
+        return Err(AppError::Invalid(errs));
+    }
+    let level = level.unwrap_or(Level::Junior);
+    let rule = st.store.result_rule(cert.id, level).await?;
+    let ns = NewSession {
+        certificate_id: cert.id,
+        level,
+        title: input.title.clone(),
+        site_org_id: input.site_org_id,
+        site_name,
+        opens_at: opens.unwrap_or_default(),
+        closes_at: closes.unwrap_or_default(),
+        duration_minutes: input.duration_minutes,
+        shuffle_items: input.shuffle_items,
+        disagreement_points: input.disagreement_points.unwrap_or(10.0),
+        form_ids: input.form_ids.clone(),
+        task_item_ids: input.task_item_ids.clone(),
+        examiner_ids: input.examiner_ids.clone(),
+        rule,
+    };
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let row = tx.session_create(&ns).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// The session, if the caller may see it (others: not found).
+pub async fn session_for(st: &AppState, ctx: &Ctx, id: i64) -> R<(Principal, SessionRow)> {
+    let p = ctx.require()?;
+    let s = st.store.session_get(id).await?;
+    let sees = authorize(Some(&p), &view_action(&s)).is_ok()
+        || authorize(
+            Some(&p),
+            &Action::ScoreSession {
+                assigned: s.is_examiner(p.user_id),
+            },
+        )
+        .is_ok();
+    if !sees {
+        return Err(AppError::NotFound(format!("exam session {id}")));
+    }
+    Ok((p, s))
+}
+
+fn view_action(s: &SessionRow) -> Action<'_> {
+    Action::ViewExamSession {
+        teo_id: s.teo_id,
+        site_college_id: s.site_org_id,
+        site_province: s.site_province.as_deref(),
+    }
+}
+
+/// Whether the caller runs this session (its TEO or the ministry).
+pub fn manages(p: &Principal, s: &SessionRow) -> bool {
+    authorize(Some(p), &Action::ManageExamSession { teo_id: s.teo_id }).is_ok()
+}
+
+/// Sessions in the caller's view.
+pub async fn sessions_visible(st: &AppState, ctx: &Ctx) -> R<Vec<SessionRow>> {
+    let p = ctx.require()?;
+    let scope = match (p.role, p.org_id) {
+        (Role::MinistryAdmin, _) => SessionScope::default(),
+        (Role::TeoStaff, Some(t)) => SessionScope {
+            teo_id: Some(t),
+            ..Default::default()
+        },
+        (Role::CollegeStaff, Some(c)) => SessionScope {
+            site_org_id: Some(c),
+            ..Default::default()
+        },
+        (Role::ProvinceAdmin, _) => SessionScope {
+            site_province: Some(p.province.clone().unwrap_or_default()),
+            ..Default::default()
+        },
+        (Role::Examiner, _) => SessionScope {
+            examiner_id: Some(p.user_id),
+            ..Default::default()
+        },
+        _ => {
+            return Err(AppError::Forbidden(xcert_domain::access::Denied {
+                en: "your role does not see exam sessions".into(),
+                zh: "您的角色无权查看考核".into(),
+            }));
+        }
+    };
+    Ok(st.store.sessions_list(&scope).await?)
+}
+
+/// A session's candidates as the caller may see them: all for its TEO, examiners and
+/// the province; a college its own students.
+pub async fn session_candidates(
+    st: &AppState,
+    p: &Principal,
+    s: &SessionRow,
+) -> R<Vec<CandidateRow>> {
+    let college = (p.role == Role::CollegeStaff).then_some(p.org_id.unwrap_or(-1));
+    Ok(st.store.candidates(s.id, college).await?)
+}
+
+/// Register students for a session. Each person is authorized on its own; the answer
+/// says per person what happened.
+pub async fn register(
+    st: &AppState,
+    ctx: &Ctx,
+    session_id: i64,
+    person_ids: &[i64],
+) -> R<Vec<RegistrationOutcome>> {
+    let (p, s) = session_for(st, ctx, session_id).await?;
+    let mut out = Vec::new();
+    let mut tx = st.store.begin_write(&p.username).await?;
+    for pid in person_ids {
+        let person = match tx.person_get(*pid).await {
+            Ok(x) => x,
+            Err(_) => {
+                out.push(RegistrationOutcome::refused(
+                    *pid,
+                    "no such student",
+                    "无此学生",
+                ));
+                continue;
+            }
+        };
+        let act = Action::RegisterCandidate {
+            teo_id: s.teo_id,
+            site_college_id: s.site_org_id,
+            student_college_id: person.college_id,
+        };
+        if let Err(d) = authorize(Some(&p), &act) {
+            out.push(RegistrationOutcome::refused(*pid, &d.en, &d.zh));
+            continue;
+        }
+        let (c, created) = tx.candidate_register(s.id, *pid).await?;
+        out.push(RegistrationOutcome {
+            person_id: *pid,
+            candidate_id: Some(c.id),
+            ticket: Some(c.ticket),
+            created,
+            en: None,
+            zh: None,
+        });
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RegistrationOutcome {
+    pub person_id: i64,
+    pub candidate_id: Option<i64>,
+    pub ticket: Option<String>,
+    pub created: bool,
+    pub en: Option<String>,
+    pub zh: Option<String>,
+}
+
+impl RegistrationOutcome {
+    fn refused(person_id: i64, en: &str, zh: &str) -> Self {
+        RegistrationOutcome {
+            person_id,
+            candidate_id: None,
+            ticket: None,
+            created: false,
+            en: Some(en.into()),
+            zh: Some(zh.into()),
+        }
+    }
+}
+
+pub async fn session_set_status(
+    st: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    to: SessionStatus,
+) -> R<SessionRow> {
+    let (p, s) = session_for(st, ctx, id).await?;
+    ctx.authorize(&Action::ManageExamSession { teo_id: s.teo_id })?;
+    let mut tx = st.store.begin_write(&p.username).await?;
+    if to == SessionStatus::Closed {
+        // Closing ends every attempt still open: what was saved is what counts.
+        let open: Vec<CandidateRow> = st
+            .store
+            .candidates(id, None)
+            .await?
+            .into_iter()
+            .filter(|c| c.state == AttemptState::InProgress)
+            .collect();
+        let at = now();
+        for c in open {
+            let form = st.forms.get(st, c.form_id).await?;
+            tx.attempt_submit(c.id, &form, &[], "session_closed", &at)
+                .await?;
+        }
+    }
+    if to == SessionStatus::Released {
+        let standings = st.store.practical_standings(&s).await?;
+        tx.results_compute(&s, &standings).await?;
+    }
+    let row = tx.session_set_status(id, to).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+// ---------------------------------------------------------------------------------------
+// The candidate's theory attempt
+
+/// A candidate's attempt as their page and the API show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttemptView {
+    pub candidate: CandidateRow,
+    pub session: SessionSummary,
+    /// Items in this candidate's order (only once started).
+    pub items: Vec<DeliveredItem>,
+    /// Saved responses by form position.
+    pub responses: BTreeMap<i64, Response>,
+    /// Milliseconds left, by the server's clock (None before the start).
+    pub remaining_ms: Option<i64>,
+    pub may_start: bool,
+    pub max_points: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionSummary {
+    pub id: i64,
+    pub title: String,
+    pub certificate_code: String,
+    pub certificate_name: String,
+    pub level: Level,
+    pub site_name: String,
+    pub opens_at: String,
+    pub closes_at: String,
+    pub duration_minutes: i64,
+    pub status: SessionStatus,
+}
+
+impl From<&SessionRow> for SessionSummary {
+    fn from(s: &SessionRow) -> Self {
+        SessionSummary {
+            id: s.id,
+            title: s.title.clone(),
+            certificate_code: s.certificate_code.clone(),
+            certificate_name: s.certificate_name.clone(),
+            level: s.level,
+            site_name: s.site_name.clone(),
+            opens_at: s.opens_at.clone(),
+            closes_at: s.closes_at.clone(),
+            duration_minutes: s.duration_minutes,
+            status: s.status,
+        }
+    }
+}
+
+/// The attempt of the signed-in candidate (others: not found).
+async fn own_attempt(st: &AppState, ctx: &Ctx, candidate_id: i64) -> R<(Principal, CandidateRow)> {
+    let p = ctx.require()?;
+    let c = st.store.candidate_get(candidate_id).await?;
+    if authorize(
+        Some(&p),
+        &Action::OwnAttempt {
+            person_id: c.person_id,
+        },
+    )
+    .is_err()
+    {
+        return Err(AppError::NotFound(format!("exam {candidate_id}")));
+    }
+    Ok((p, c))
+}
+
+fn remaining_ms(deadline: Option<&str>, at: &str) -> Option<i64> {
+    let d = chrono::DateTime::parse_from_rfc3339(deadline?).ok()?;
+    let a = chrono::DateTime::parse_from_rfc3339(at).ok()?;
+    Some((d - a).num_milliseconds().max(0))
+}
+
+async fn attempt_view_of(st: &AppState, c: CandidateRow) -> R<AttemptView> {
+    let at = now();
+    let s = st.store.session_get(c.session_id).await?;
+    let form = st.forms.get(st, c.form_id).await?;
+    let max_points = form
+        .items
+        .iter()
+        .filter(|(_, content, _)| content.kind.is_theory())
+        .map(|(fi, _, _)| fi.points)
+        .sum();
+    let (items, responses) = if c.state == AttemptState::InProgress {
+        let entries: Vec<FormEntry<'_>> = form
+            .items
+            .iter()
+            .map(|(fi, content, testlet)| FormEntry {
+                position: fi.position as u32,
+                points: fi.points,
+                testlet: testlet.as_deref(),
+                content,
+            })
+            .collect();
+        let items = deliver(&entries, c.seed, s.shuffle_items);
+        let responses = st
+            .store
+            .responses(c.id)
+            .await?
+            .into_iter()
+            .map(|r| (r.position, r.response))
+            .collect();
+        (items, responses)
+    } else {
+        (Vec::new(), BTreeMap::new())
+    };
+    Ok(AttemptView {
+        remaining_ms: if c.state == AttemptState::InProgress {
+            remaining_ms(c.deadline_at.as_deref(), &at)
+        } else {
+            None
+        },
+        may_start: c.state == AttemptState::Registered && s.open_at(&at),
+        session: SessionSummary::from(&s),
+        candidate: c,
+        items,
+        responses,
+        max_points,
+    })
+}
+
+/// The candidate's own exams, newest first.
+pub async fn my_attempts(st: &AppState, ctx: &Ctx) -> R<Vec<(CandidateRow, SessionSummary)>> {
+    let p = ctx.require()?;
+    let Some(person) = p.person_id.filter(|_| p.role == Role::Candidate) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for c in st.store.attempts_of_person(person).await? {
+        let s = st.store.session_get(c.session_id).await?;
+        out.push((c, SessionSummary::from(&s)));
+    }
+    Ok(out)
+}
+
+/// The attempt page's data. An attempt whose time has run out is submitted first.
+pub async fn attempt_view(st: &AppState, ctx: &Ctx, candidate_id: i64) -> R<AttemptView> {
+    let (p, c) = own_attempt(st, ctx, candidate_id).await?;
+    let c = submit_if_overdue(st, &p.username, c).await?;
+    attempt_view_of(st, c).await
+}
+
+pub async fn attempt_start(st: &AppState, ctx: &Ctx, candidate_id: i64) -> R<AttemptView> {
+    let (p, c) = own_attempt(st, ctx, candidate_id).await?;
+    let c = submit_if_overdue(st, &p.username, c).await?;
+    let c = if c.state == AttemptState::Registered {
+        let mut tx = st.store.begin_write(&p.username).await?;
+        let c = tx.attempt_start(candidate_id, &now()).await?;
+        tx.commit().await?;
+        c
+    } else {
+        c
+    };
+    attempt_view_of(st, c).await
+}
+
+/// Answers as the page or API sends them: form position → response.
+pub type Answers = BTreeMap<i64, Response>;
+
+/// What a save or submit tells the client.
+#[derive(Debug, Clone, Serialize)]
+pub struct SaveAck {
+    pub state: AttemptState,
+    pub saves: i64,
+    pub saved: usize,
+    pub remaining_ms: Option<i64>,
+    pub theory_earned: Option<f64>,
+    pub theory_possible: Option<f64>,
+    pub submitted_at: Option<String>,
+}
+
+fn ack(c: &CandidateRow, saved: usize, at: &str) -> SaveAck {
+    SaveAck {
+        state: c.state,
+        saves: c.saves,
+        saved,
+        remaining_ms: if c.state == AttemptState::InProgress {
+            remaining_ms(c.deadline_at.as_deref(), at)
+        } else {
+            None
+        },
+        theory_earned: c.theory_earned,
+        theory_possible: c.theory_possible,
+        submitted_at: c.submitted_at.clone(),
+    }
+}
+
+pub async fn attempt_save(
+    st: &AppState,
+    ctx: &Ctx,
+    candidate_id: i64,
+    answers: &Answers,
+) -> R<SaveAck> {
+    let (p, c) = own_attempt(st, ctx, candidate_id).await?;
+    let form = st.forms.get(st, c.form_id).await?;
+    let list: Vec<(i64, Response)> = answers.iter().map(|(k, v)| (*k, v.clone())).collect();
+    let at = now();
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let c = tx.attempt_save(candidate_id, &form, &list, &at).await?;
+    tx.commit().await?;
+    Ok(ack(&c, list.len(), &at))
+}
+
+/// Submit (safe to repeat). `reason` is `candidate` or `timeout` (the page's timer).
+pub async fn attempt_submit(
+    st: &AppState,
+    ctx: &Ctx,
+    candidate_id: i64,
+    answers: &Answers,
+    reason: &str,
+) -> R<SaveAck> {
+    let (p, c) = own_attempt(st, ctx, candidate_id).await?;
+    if c.state == AttemptState::Submitted {
+        return Ok(ack(&c, 0, &now()));
+    }
+    let form = st.forms.get(st, c.form_id).await?;
+    let list: Vec<(i64, Response)> = answers.iter().map(|(k, v)| (*k, v.clone())).collect();
+    let reason = if reason == "timeout" {
+        "timeout"
+    } else {
+        "candidate"
+    };
+    let at = now();
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let c = tx
+        .attempt_submit(candidate_id, &form, &list, reason, &at)
+        .await?;
+    tx.commit().await?;
+    Ok(ack(&c, list.len(), &at))
+}
+
+async fn submit_if_overdue(st: &AppState, actor: &str, c: CandidateRow) -> R<CandidateRow> {
+    let at = now();
+    let overdue = c.state == AttemptState::InProgress
+        && c.deadline_at
+            .as_deref()
+            .is_some_and(|d| xcert_store::add_secs(d, xcert_store::SAVE_GRACE_SECS) < at);
+    if !overdue {
+        return Ok(c);
+    }
+    let form = st.forms.get(st, c.form_id).await?;
+    let mut tx = st.store.begin_write(actor).await?;
+    let c = tx.attempt_submit(c.id, &form, &[], "timeout", &at).await?;
+    tx.commit().await?;
+    Ok(c)
+}
+
+/// Submit every attempt whose time ran out (a candidate who closed the page and never
+/// came back). Returns how many were submitted.
+pub async fn sweep_overdue(st: &AppState) -> R<usize> {
+    let ids = st.store.attempts_overdue(&now()).await?;
+    let mut n = 0;
+    for id in ids {
+        let c = st.store.candidate_get(id).await?;
+        if c.state == AttemptState::InProgress {
+            submit_if_overdue(st, "system", c).await?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Run the sweep every 15 seconds for the life of the server.
+pub fn spawn_sweeper(st: &AppState) {
+    let st = st.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
+        loop {
+            tick.tick().await;
+            match sweep_overdue(&st).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(submitted = n, "submitted attempts whose time ran out"),
+                Err(e) => tracing::warn!(error = e.message("en"), "attempt sweep failed"),
+            }
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Scoring: practical tasks, written answers, training scores
+
+/// The examiner's view of a session: candidates, tasks and who scored what.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScoringSheet {
+    pub session: SessionRow,
+    pub candidates: Vec<CandidateRow>,
+    pub standings: Vec<TaskStanding>,
+    /// (candidate id, task position) → this examiner's criteria points.
+    pub mine: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+async fn scoring_session(st: &AppState, ctx: &Ctx, id: i64) -> R<(Principal, SessionRow)> {
+    let (p, s) = session_for(st, ctx, id).await?;
+    ctx.authorize(&Action::ScoreSession {
+        assigned: s.is_examiner(p.user_id),
+    })?;
+    Ok((p, s))
+}
+
+pub async fn scoring_sheet(st: &AppState, ctx: &Ctx, session_id: i64) -> R<ScoringSheet> {
+    let (p, s) = session_for(st, ctx, session_id).await?;
+    let candidates = st.store.candidates(s.id, None).await?;
+    let standings = st.store.practical_standings(&s).await?;
+    let mine = st
+        .store
+        .practical_scores(s.id)
+        .await?
+        .into_iter()
+        .filter(|x| x.examiner_id == p.user_id)
+        .map(|x| {
+            (
+                format!("{}/{}", x.candidate_id, x.task_position),
+                x.criteria,
+            )
+        })
+        .collect();
+    Ok(ScoringSheet {
+        session: s,
+        candidates,
+        standings,
+        mine,
+    })
+}
+
+/// The observation scale of a session's task.
+pub async fn task_scale(
+    st: &AppState,
+    s: &SessionRow,
+    position: i64,
+) -> R<(xcert_store::SessionTask, xcert_assess::item::ItemContent)> {
+    let task = s
+        .tasks
+        .iter()
+        .find(|t| t.position == position)
+        .cloned()
+        .ok_or_else(|| AppError::NotFound(format!("task {position}")))?;
+    let v = st
+        .store
+        .item_version(task.item_id, Some(task.version))
+        .await?;
+    Ok((task, v.content))
+}
+
+pub async fn practical_score(
+    st: &AppState,
+    ctx: &Ctx,
+    session_id: i64,
+    candidate_id: i64,
+    task_position: i64,
+    criteria: &BTreeMap<String, f64>,
+    comment: Option<&str>,
+) -> R<f64> {
+    let (p, s) = scoring_session(st, ctx, session_id).await?;
+    let c = st.store.candidate_get(candidate_id).await?;
+    if c.session_id != s.id {
+        return Err(AppError::NotFound(format!("candidate {candidate_id}")));
+    }
+    if s.status == SessionStatus::Released {
+        return Err(invalid(
+            "session",
+            "released",
+            "results are released; reopen the session (close it again) to change scores",
+            "成绩已发布；如需改分，请先将考核改回“已结束考试”",
+        ));
+    }
+    let (_, content) = task_scale(st, &s, task_position).await?;
+    let Interaction::Practical { scale } = &content.interaction else {
+        return Err(AppError::Internal("session task is not practical".into()));
+    };
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let total = tx
+        .practical_score_put(
+            candidate_id,
+            task_position,
+            p.user_id,
+            scale,
+            criteria,
+            comment,
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(total)
+}
+
+/// Mark a written (extended text) answer: the session's examiners.
+pub async fn mark_response(
+    st: &AppState,
+    ctx: &Ctx,
+    session_id: i64,
+    candidate_id: i64,
+    position: i64,
+    score: f64,
+) -> R<CandidateRow> {
+    let (p, s) = scoring_session(st, ctx, session_id).await?;
+    let c = st.store.candidate_get(candidate_id).await?;
+    if c.session_id != s.id {
+        return Err(AppError::NotFound(format!("candidate {candidate_id}")));
+    }
+    let form = st.forms.get(st, c.form_id).await?;
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let c = tx
+        .response_mark(candidate_id, &form, position, score)
+        .await?;
+    tx.commit().await?;
+    Ok(c)
+}
+
+/// Written answers waiting for a marker in a session: (candidate, position, item stem,
+/// guide, the answer text, points).
+#[derive(Debug, Clone, Serialize)]
+pub struct MarkingTask {
+    pub candidate_id: i64,
+    pub ticket: String,
+    pub position: i64,
+    pub stem: String,
+    pub guide: Option<String>,
+    pub answer: String,
+    pub points: f64,
+    pub score: Option<f64>,
+}
+
+pub async fn marking_queue(st: &AppState, ctx: &Ctx, session_id: i64) -> R<Vec<MarkingTask>> {
+    let (_, s) = scoring_session(st, ctx, session_id).await?;
+    let mut out = Vec::new();
+    for c in st.store.candidates(s.id, None).await? {
+        if c.state != AttemptState::Submitted {
+            continue;
+        }
+        let form = st.forms.get(st, c.form_id).await?;
+        let written: Vec<_> = form
+            .items
+            .iter()
+            .filter(|(_, content, _)| content.kind == ItemKind::ExtendedText)
+            .collect();
+        if written.is_empty() {
+            continue;
+        }
+        let responses = st.store.responses(c.id).await?;
+        for (fi, content, _) in written {
+            let r = responses.iter().find(|r| r.position == fi.position);
+            let answer = match r.map(|r| &r.response) {
+                Some(Response::Extended(t)) => t.clone(),
+                _ => String::new(),
+            };
+            let guide = match &content.interaction {
+                Interaction::ExtendedText { guide, .. } => guide.clone(),
+                _ => None,
+            };
+            out.push(MarkingTask {
+                candidate_id: c.id,
+                ticket: c.ticket.clone(),
+                position: fi.position,
+                stem: content.stem.clone(),
+                guide,
+                answer,
+                points: fi.points,
+                score: r.and_then(|r| r.score),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Training (process) scores by ticket number, from the college or the TEO. Every row is
+/// checked before any is written; errors name the row.
+pub async fn process_scores(
+    st: &AppState,
+    ctx: &Ctx,
+    session_id: i64,
+    rows: &[(String, Option<f64>)],
+) -> R<usize> {
+    let (p, s) = session_for(st, ctx, session_id).await?;
+    let cands = st.store.candidates(s.id, None).await?;
+    let mut errs = Vec::new();
+    let mut todo = Vec::new();
+    for (i, (ticket, score)) in rows.iter().enumerate() {
+        let field = format!("row {}", i + 1);
+        let Some(c) = cands.iter().find(|c| c.ticket == ticket.trim()) else {
+            errs.push(FieldError::new(
+                &field,
+                "no_such_ticket",
+                format!("no candidate with ticket {ticket} in this session"),
+                format!("本场考核没有准考证号为 {ticket} 的考生"),
+            ));
+            continue;
+        };
+        let act = Action::RegisterCandidate {
+            teo_id: s.teo_id,
+            site_college_id: s.site_org_id,
+            student_college_id: c.college_id,
+        };
+        if let Err(d) = authorize(Some(&p), &act) {
+            errs.push(FieldError::new(&field, "forbidden", d.en, d.zh));
+            continue;
+        }
+        if let Some(v) = score
+            && !(0.0..=100.0).contains(v)
+        {
+            errs.push(FieldError::new(
+                &field,
+                "out_of_range",
+                format!("{v} is outside 0–100"),
+                format!("{v} 超出 0–100"),
+            ));
+            continue;
+        }
+        todo.push((c.id, *score));
+    }
+    if !errs.is_empty() {
+        return Err(AppError::Invalid(errs));
+    }
+    let mut tx = st.store.begin_write(&p.username).await?;
+    for (id, score) in &todo {
+        tx.process_score_set(*id, *score).await?;
+    }
+    tx.commit().await?;
+    Ok(todo.len())
+}
+
+// ---------------------------------------------------------------------------------------
+// Results
+
+/// Results as the caller may see them: a college its own students, the TEO and province
+/// all. Before release only those who run or supervise the session see them.
+pub async fn results(st: &AppState, ctx: &Ctx, session_id: i64) -> R<(SessionRow, Vec<ResultRow>)> {
+    let (p, s) = session_for(st, ctx, session_id).await?;
+    authorize(Some(&p), &view_action(&s))?;
+    let college = (p.role == Role::CollegeStaff).then_some(p.org_id.unwrap_or(-1));
+    let rows = st.store.results(s.id, college).await?;
+    Ok((s, rows))
+}
+
+/// Compute results now (before release, to check them).
+pub async fn results_compute(st: &AppState, ctx: &Ctx, session_id: i64) -> R<(usize, usize)> {
+    let (p, s) = session_for(st, ctx, session_id).await?;
+    ctx.authorize(&Action::ManageExamSession { teo_id: s.teo_id })?;
+    let standings = st.store.practical_standings(&s).await?;
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let r = tx.results_compute(&s, &standings).await?;
+    tx.commit().await?;
+    Ok(r)
+}
+
+/// The candidate's own result, once released.
+pub async fn my_result(
+    st: &AppState,
+    ctx: &Ctx,
+    candidate_id: i64,
+) -> R<Option<xcert_assess::results::Outcome>> {
+    let (_, c) = own_attempt(st, ctx, candidate_id).await?;
+    let s = st.store.session_get(c.session_id).await?;
+    if s.status != SessionStatus::Released {
+        return Ok(None);
+    }
+    Ok(st
+        .store
+        .results(s.id, None)
+        .await?
+        .into_iter()
+        .find(|r| r.candidate.id == c.id)
+        .map(|r| r.outcome))
+}
+
+/// The pass list (合格名单) of a released session as an .xlsx: the input of certificate
+/// issuance.
+pub fn results_xlsx(s: &SessionRow, rows: &[ResultRow], only_passed: bool) -> R<Vec<u8>> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name(if only_passed {
+        "合格名单"
+    } else {
+        "成绩"
+    })
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let bold = Format::new().set_bold();
+    let headers = [
+        "准考证号",
+        "姓名",
+        "身份证号（脱敏）",
+        "院校",
+        "证书代码",
+        "证书名称",
+        "等级",
+        "过程性评价",
+        "理论考试",
+        "实操考核",
+        "总评",
+        "是否合格",
+        "未合格原因",
+        "考核",
+        "考核日期",
+    ];
+    let xe = |e: rust_xlsxwriter::XlsxError| AppError::Internal(e.to_string());
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &bold)
+            .map_err(xe)?;
+    }
+    for (r, row) in (1u32..).zip(rows.iter().filter(|x| !only_passed || x.outcome.passed)) {
+        let c = &row.candidate;
+        let o = &row.outcome;
+        let texts = [
+            c.ticket.as_str(),
+            c.name.as_str(),
+            c.id_masked.as_str(),
+            c.college_name.as_str(),
+            s.certificate_code.as_str(),
+            s.certificate_name.as_str(),
+            s.level.zh(),
+        ];
+        for (i, t) in texts.iter().enumerate() {
+            ws.write_string(r, i as u16, *t).map_err(xe)?;
+        }
+        for (i, v) in [o.process, o.theory, o.practical, o.total]
+            .iter()
+            .enumerate()
+        {
+            if let Some(v) = v {
+                ws.write_number(r, 7 + i as u16, (v * 100.0).round() / 100.0)
+                    .map_err(xe)?;
+            }
+        }
+        ws.write_string(r, 11, if o.passed { "合格" } else { "不合格" })
+            .map_err(xe)?;
+        let why: Vec<&str> = o.shortfalls.iter().map(|x| x.zh()).collect();
+        ws.write_string(r, 12, why.join("；")).map_err(xe)?;
+        ws.write_string(r, 13, &s.title).map_err(xe)?;
+        ws.write_string(r, 14, s.opens_at.get(..10).unwrap_or(""))
+            .map_err(xe)?;
+    }
+    ws.autofit();
+    wb.save_to_buffer().map_err(xe)
+}
+
+/// Set the results rule (weights, pass marks) of a certificate level.
+pub async fn rule_set(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    level: &str,
+    rule: &xcert_assess::results::ResultRule,
+) -> R<()> {
+    let cert = st.store.certificate_by_code(code).await?;
+    let p = ctx.authorize(&Action::ManageExamSession {
+        teo_id: cert.teo_id,
+    })?;
+    let level = Level::parse("level", level).map_err(|e| AppError::Invalid(vec![e]))?;
+    if !cert.levels.contains(&level) {
+        return Err(invalid(
+            "level",
+            "level_not_offered",
+            format!("{} is not offered at {} level", cert.code, level.en()),
+            format!("{}不设{}", cert.name_zh, level.zh()),
+        ));
+    }
+    let mut tx = st.store.begin_write(&p.username).await?;
+    tx.result_rule_set(cert.id, level, rule).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A form put together by hand (or accepted from an assembly): items by id at their
+/// current versions, each with the points it earns in this form.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FormInput {
+    pub level: String,
+    pub title: String,
+    pub time_limit_minutes: i64,
+    pub items: Vec<FormItemInput>,
+    #[serde(default)]
+    pub blueprint_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FormItemInput {
+    pub item_id: i64,
+    /// Points in this form; the item's own points when absent.
+    #[serde(default)]
+    pub points: Option<f64>,
+}
+
+/// A new form code: certificate, level, date and a counter, e.g. `SGCC-RPM-J-20260620-1`.
+async fn next_form_code(st: &AppState, cert: &CertificateRow, level: Level) -> R<String> {
+    let base = format!(
+        "{}-{}-{}",
+        cert.code,
+        match level {
+            Level::Junior => "J",
+            Level::Intermediate => "I",
+            Level::Senior => "S",
+        },
+        chrono::Utc::now().format("%Y%m%d")
+    );
+    let existing = st.store.forms(cert.id).await?;
+    let n = (1..)
+        .find(|n| !existing.iter().any(|f| f.code == format!("{base}-{n}")))
+        .unwrap_or(1);
+    Ok(format!("{base}-{n}"))
+}
+
+pub async fn forms_create(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    inputs: &[FormInput],
+    assembly: Option<&serde_json::Value>,
+) -> R<Vec<xcert_store::FormRow>> {
+    let (p, cert) = bank_cert(st, ctx, code).await?;
+    let mut news = Vec::new();
+    let mut taken: Vec<String> = Vec::new();
+    for (k, input) in inputs.iter().enumerate() {
+        let level = Level::parse("level", &input.level).map_err(|e| AppError::Invalid(vec![e]))?;
+        let mut items = Vec::new();
+        for (i, fi) in input.items.iter().enumerate() {
+            let row = st.store.item_get(fi.item_id).await.map_err(|_| {
+                invalid(
+                    &format!("items[{i}]"),
+                    "no_such_item",
+                    format!("no item {}", fi.item_id),
+                    format!("没有题目 {}", fi.item_id),
+                )
+            })?;
+            if row.certificate_id != cert.id {
+                return Err(invalid(
+                    &format!("items[{i}]"),
+                    "foreign_item",
+                    format!("item {} is not in {}'s bank", fi.item_id, cert.code),
+                    format!("题目 {} 不在{}题库中", fi.item_id, cert.name_zh),
+                ));
+            }
+            if row.review_status != ReviewStatus::Approved {
+                return Err(invalid(
+                    &format!("items[{i}]"),
+                    "not_approved",
+                    format!("item {} is not approved", row.ident),
+                    format!("题目 {} 尚未审核通过", row.ident),
+                ));
+            }
+            if !row.kind.is_theory() {
+                return Err(invalid(
+                    &format!("items[{i}]"),
+                    "practical",
+                    format!(
+                        "item {} is a practical task: add it to the session instead",
+                        row.ident
+                    ),
+                    format!("题目 {} 为实操题，应在考核安排中选择", row.ident),
+                ));
+            }
+            let points = fi.points.unwrap_or(row.points);
+            if !(points > 0.0 && points.is_finite()) {
+                return Err(invalid(
+                    &format!("items[{i}]"),
+                    "bad_points",
+                    "points must be positive",
+                    "分值必须为正数",
+                ));
+            }
+            items.push((row.id, row.current_version, points));
+        }
+        let mut code = next_form_code(st, &cert, level).await?;
+        // Several forms of one assembly are numbered on from each other.
+        while taken.contains(&code) {
+            let (base, n) = code.rsplit_once('-').unwrap_or((&code, "1"));
+            code = format!("{base}-{}", n.parse::<u32>().unwrap_or(1) + 1);
+        }
+        taken.push(code.clone());
+        news.push(xcert_store::NewForm {
+            certificate_id: cert.id,
+            blueprint_id: input.blueprint_id,
+            level,
+            code,
+            title: if inputs.len() > 1 && input.title.trim().is_empty() {
+                format!("{} {}", cert.name_zh, (b'A' + k as u8) as char)
+            } else {
+                input.title.trim().to_string()
+            },
+            time_limit_minutes: input.time_limit_minutes,
+            items,
+            assembly: assembly
+                .and_then(|a| a.get("forms").and_then(|f| f.get(k)).cloned())
+                .or_else(|| assembly.cloned())
+                .unwrap_or(serde_json::json!({"method": "manual"})),
+        });
+    }
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let mut out = Vec::new();
+    for f in &news {
+        if f.title.is_empty() {
+            return Err(AppError::Invalid(vec![FieldError::required("title")]));
+        }
+        out.push(tx.form_create(f).await?);
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// A form of a bank with its items' content, for review and printing.
+pub async fn form_detail(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    id: i64,
+) -> R<(CertificateRow, Arc<FormContent>)> {
+    let (_, cert) = bank_cert(st, ctx, code).await?;
+    let f = st.forms.get(st, id).await?;
+    if f.form.certificate_id != cert.id {
+        return Err(AppError::NotFound(format!("form {id}")));
+    }
+    Ok((cert, f))
+}
