@@ -289,8 +289,16 @@ const TEXT: &[(&str, &str, &str)] = &[
     ),
 ];
 
+mod bank;
+mod exams;
+
+/// Every table of interface text: the registry's, the question bank's, the exams'.
+const TABLES: &[&[(&str, &str, &str)]] = &[TEXT, bank::TEXT, exams::TEXT];
+
 pub fn t(lang: &str, key: &str) -> String {
-    TEXT.iter()
+    TABLES
+        .iter()
+        .flat_map(|t| t.iter())
         .find(|(k, _, _)| *k == key)
         .map(|(_, zh, en)| if lang == "en" { *en } else { *zh })
         .unwrap_or(key)
@@ -301,7 +309,11 @@ pub fn t(lang: &str, key: &str) -> String {
 mod tests {
     #[test]
     fn keys_are_unique() {
-        let mut keys: Vec<_> = super::TEXT.iter().map(|(k, _, _)| *k).collect();
+        let mut keys: Vec<_> = super::TABLES
+            .iter()
+            .flat_map(|t| t.iter())
+            .map(|(k, _, _)| *k)
+            .collect();
         let n = keys.len();
         keys.sort();
         keys.dedup();

@@ -7,11 +7,13 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{Environment, State, Value, context};
 
+/// Register templates from `templates/` by file name.
 macro_rules! templates {
     ($env:ident, $($name:literal),* $(,)?) => {
-        $( $env.add_template($name, include_str!(concat!("../templates/", $name))).expect($name); )*
+        $( $env.add_template($name, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/", $name))).expect($name); )*
     };
 }
+pub(crate) use templates;
 
 pub fn environment() -> Environment<'static> {
     let mut env = Environment::new();
@@ -42,6 +44,8 @@ pub fn environment() -> Environment<'static> {
         "ingest_files.html",
         "macros.html",
     );
+    crate::pages::bank::templates(&mut env);
+    crate::pages::exams::templates(&mut env);
     env.add_function("t", |state: &State, key: &str| -> String {
         let lang = state
             .lookup("lang")

@@ -1,6 +1,8 @@
 //! HTML pages. Public: catalogue and certificate pages. Signed in: management pages.
 
 mod admin;
+pub(crate) mod bank;
+pub(crate) mod exams;
 mod ingest;
 mod public;
 
@@ -28,6 +30,8 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(|| async { "ok" }))
         .merge(admin::routes())
         .merge(ingest::routes())
+        .merge(bank::routes())
+        .merge(exams::routes())
 }
 
 /// Turn a page handler's error into an error page (or a sign-in redirect).
