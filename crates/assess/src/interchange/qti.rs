@@ -1028,7 +1028,7 @@ fn read_item(
         files,
         file: path,
         dir,
-        main: Some(main as *const Element),
+        main: (main.name != "text-entry-interaction").then_some(main as *const Element),
         marks: ext.marks.clone(),
         blanks_seen: 0,
         problems: Vec::new(),
