@@ -400,3 +400,60 @@ fn hostile_archives_do_not_panic() {
         r.problems
     );
 }
+
+/// The 1EdTech example packages (github.com/1EdTech/qti-examples, `qtiv3-examples/
+/// packaging/items` and `qtiv2p2-examples/items`) when `QTI_EXAMPLES_DIR` points at a
+/// checkout: nothing panics, the examples of supported interactions import with the keys
+/// the examples declare, and the others are reported by element.
+#[test]
+fn official_examples_when_present() {
+    let Some(dir) = std::env::var_os("QTI_EXAMPLES_DIR").map(PathBuf::from) else {
+        eprintln!(
+            "SKIPPED official_examples_when_present: set QTI_EXAMPLES_DIR to a qti-examples checkout"
+        );
+        return;
+    };
+    for sub in ["qtiv3-examples/packaging/items", "qtiv2p2-examples/items"] {
+        let r = import_qti_dir(&dir.join(sub));
+        let got = |id: &str| r.items.iter().find(|i| i.item.meta.ident == id);
+        eprintln!(
+            "{sub}: {} items, {} errors, {} warnings",
+            r.items.len(),
+            r.errors().count(),
+            r.warnings().count()
+        );
+        // Keys as the example files declare them.
+        let choice = got("choice").expect("choice.xml");
+        assert_eq!(
+            choice.item.content.key(),
+            Some(xcert_assess::Response::Choice(vec!["ChoiceA".into()]))
+        );
+        let order = got("order").expect("order.xml");
+        assert_eq!(
+            order.item.content.key(),
+            Some(xcert_assess::Response::Order(vec![
+                "DriverC".into(),
+                "DriverA".into(),
+                "DriverB".into()
+            ]))
+        );
+        let m = got("match").expect("match.xml");
+        let Interaction::Match { correct, .. } = &m.item.content.interaction else {
+            panic!()
+        };
+        assert_eq!(correct.len(), 4);
+        assert!(got("textEntry").is_some() || got("text_entry").is_some());
+        for unsupported in ["hotspot.xml", "gap_match.xml", "slider.xml", "upload.xml"] {
+            assert!(
+                r.problems
+                    .iter()
+                    .any(|p| p.file.ends_with(unsupported) && p.code == "unsupported_interaction"),
+                "{sub}/{unsupported}: {:#?}",
+                r.problems
+                    .iter()
+                    .filter(|p| p.file.ends_with(unsupported))
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
+}
