@@ -5,6 +5,7 @@
 
 pub mod blueprint;
 pub mod delivery;
+pub mod interchange;
 pub mod item;
 pub mod markup;
 pub mod results;
