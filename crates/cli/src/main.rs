@@ -4,6 +4,7 @@
 mod config;
 mod demo;
 mod ingest;
+mod rush;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -199,6 +200,36 @@ enum BenchCommand {
         no_hard_links: bool,
         #[arg(long, short = 'q')]
         quiet: bool,
+    },
+    /// Many candidates start, autosave and submit a theory exam at once against a real
+    /// `xcert serve` on loopback; latencies per request and every answer counted back.
+    ExamRush {
+        /// Fresh data folder (default: a new temporary one).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// An empty database (default: SQLite in the data folder).
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 2000)]
+        candidates: usize,
+        #[arg(long, default_value_t = 40)]
+        items: usize,
+        /// Autosaves per candidate before the submit.
+        #[arg(long, default_value_t = 6)]
+        saves: usize,
+        /// Mean time between one candidate's saves, milliseconds.
+        #[arg(long, default_value_t = 10_000)]
+        interval_ms: u64,
+        /// Candidates arrive spread over this long, milliseconds.
+        #[arg(long, default_value_t = 10_000)]
+        ramp_ms: u64,
+        /// Final submits spread over this long, milliseconds (0: all at once).
+        #[arg(long, default_value_t = 20_000)]
+        submit_spread_ms: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
     },
     /// Find exact duplicates only (no database, nothing written).
     Dedup {
@@ -509,6 +540,55 @@ async fn run(cli: Cli) -> Result<()> {
                 bail!("give one or more folders");
             }
             tokio::task::spawn_blocking(move || ingest::bench_dedup(&paths, json, threads)).await?
+        }
+        Command::Bench {
+            command:
+                BenchCommand::ExamRush {
+                    data_dir,
+                    database_url,
+                    candidates,
+                    items,
+                    saves,
+                    interval_ms,
+                    ramp_ms,
+                    submit_spread_ms,
+                    seed,
+                    json,
+                },
+        } => {
+            let tmp;
+            let dir = match data_dir {
+                Some(d) => d,
+                None => {
+                    tmp = std::env::temp_dir().join(format!("xcert-rush-{}", std::process::id()));
+                    tmp
+                }
+            };
+            let exe = std::env::current_exe()?;
+            let report = rush::run(
+                &exe,
+                &dir,
+                database_url.as_deref(),
+                rush::RushOptions {
+                    candidates,
+                    items,
+                    saves,
+                    interval: std::time::Duration::from_millis(interval_ms),
+                    ramp: std::time::Duration::from_millis(ramp_ms),
+                    submit_spread: std::time::Duration::from_millis(submit_spread_ms),
+                    seed,
+                },
+            )
+            .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                rush::print(&report);
+            }
+            if report.answers_lost > 0 {
+                bail!("{} acknowledged answers are missing", report.answers_lost);
+            }
+            Ok(())
         }
         Command::Template { output } => {
             std::fs::write(&output, xcert_bulk::template_xlsx())?;

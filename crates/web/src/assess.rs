@@ -1297,3 +1297,481 @@ pub async fn form_detail(
     }
     Ok((cert, f))
 }
+
+// ---------------------------------------------------------------------------------------
+// Bank import and export
+
+/// The interchange formats a bank file can be in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BankFormat {
+    QtiPackage,
+    QtiItem,
+    MoodleXml,
+    Gift,
+    Xlsx,
+}
+
+/// Tell the format from the name and the first bytes.
+pub fn bank_format(file_name: &str, bytes: &[u8]) -> R<BankFormat> {
+    let lower = file_name.to_lowercase();
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(2048)]).to_lowercase();
+    if bytes.starts_with(b"PK") {
+        // Both a QTI package and an .xlsx are zips: the name decides, then the content.
+        if lower.ends_with(".xlsx") {
+            return Ok(BankFormat::Xlsx);
+        }
+        return Ok(BankFormat::QtiPackage);
+    }
+    if lower.ends_with(".gift") || lower.ends_with(".txt") {
+        return Ok(BankFormat::Gift);
+    }
+    if lower.ends_with(".xml")
+        || head.trim_start().starts_with('<')
+        || head.starts_with("\u{feff}<")
+    {
+        if head.contains("<quiz") {
+            return Ok(BankFormat::MoodleXml);
+        }
+        return Ok(BankFormat::QtiItem);
+    }
+    Err(invalid(
+        "file",
+        "unknown_format",
+        format!(
+            "{file_name}: not a question bank file xcert reads (QTI package .zip, QTI item .xml, Moodle XML, GIFT .gift/.txt, or the .xlsx template)"
+        ),
+        format!(
+            "{file_name}：不是可导入的题库文件（QTI 包 .zip、QTI 题目 .xml、Moodle XML、GIFT .gift/.txt 或 .xlsx 模板）"
+        ),
+    ))
+}
+
+/// Read a bank file in its format.
+pub fn read_bank(
+    format: BankFormat,
+    file_name: &str,
+    bytes: &[u8],
+) -> xcert_assess::interchange::ImportReport {
+    use xcert_assess::interchange as x;
+    match format {
+        BankFormat::QtiPackage => x::import_qti_zip(file_name, bytes),
+        BankFormat::QtiItem => x::import_qti(&vec![(file_name.to_string(), bytes.to_vec())]),
+        BankFormat::MoodleXml => x::import_moodle_xml(file_name, bytes),
+        BankFormat::Gift => x::import_gift(file_name, bytes),
+        BankFormat::Xlsx => x::import_xlsx(file_name, bytes),
+    }
+}
+
+/// One item of an import preview: what it is and what importing it would do.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportPreviewRow {
+    pub ident: String,
+    pub kind: ItemKind,
+    pub level: Option<Level>,
+    pub stem: String,
+    pub source: String,
+    /// new, new_version, metadata, unchanged
+    pub outcome: &'static str,
+}
+
+/// The report of a staged import, as stored and shown.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportPreview {
+    pub format: String,
+    pub items: Vec<serde_json::Value>,
+    pub media: usize,
+    pub problems: Vec<serde_json::Value>,
+    pub errors: usize,
+    pub warnings: usize,
+    pub new: usize,
+    pub new_versions: usize,
+    pub unchanged: usize,
+    #[serde(default)]
+    pub applied: Option<serde_json::Value>,
+}
+
+/// Tag checks against the standard become problems of the items, like any other.
+async fn check_import_tags(
+    st: &AppState,
+    cert: &CertificateRow,
+    file_name: &str,
+    report: &mut xcert_assess::interchange::ImportReport,
+) -> R<()> {
+    let std = st.store.standard_get(cert.id, None, true).await?;
+    let codes: std::collections::HashSet<String> = std
+        .map(|s| {
+            s.tree
+                .areas
+                .iter()
+                .flat_map(|a| &a.tasks)
+                .flat_map(|t| &t.requirements)
+                .map(|r| r.code.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut keep = Vec::new();
+    for it in std::mem::take(&mut report.items) {
+        let unknown: Vec<&String> = it
+            .item
+            .meta
+            .requirements
+            .iter()
+            .filter(|c| !codes.contains(c.trim()))
+            .collect();
+        let level_ok = it.item.meta.level.is_none_or(|l| cert.levels.contains(&l));
+        if unknown.is_empty() && level_ok {
+            keep.push(it);
+            continue;
+        }
+        let (en, zh) = if !unknown.is_empty() {
+            let list: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
+            (
+                format!("{} not in {}'s skill standard", list.join(", "), cert.code),
+                format!(
+                    "{} 不是{}标准中的职业技能要求",
+                    list.join("、"),
+                    cert.name_zh
+                ),
+            )
+        } else {
+            (
+                format!("{} does not offer this level", cert.code),
+                format!("{}不设该等级", cert.name_zh),
+            )
+        };
+        report.problems.push(
+            xcert_assess::interchange::Problem::error(
+                file_name,
+                it.source.clone(),
+                if unknown.is_empty() {
+                    "level_not_offered"
+                } else {
+                    "unknown_requirement"
+                },
+                en,
+                zh,
+            )
+            .for_item(it.item.meta.ident.clone()),
+        );
+    }
+    report.items = keep;
+    Ok(())
+}
+
+async fn preview_of(
+    st: &AppState,
+    cert: &CertificateRow,
+    format: BankFormat,
+    report: &xcert_assess::interchange::ImportReport,
+) -> R<ImportPreview> {
+    let mut items = Vec::new();
+    let (mut new, mut versions, mut same) = (0, 0, 0);
+    for it in &report.items {
+        let outcome = match st
+            .store
+            .item_by_ident(cert.id, it.item.meta.ident.trim())
+            .await
+        {
+            Ok(existing) => {
+                let cur = st.store.item_version(existing.id, None).await?;
+                let mut c = it.item.content.clone();
+                c.stem = xcert_assess::markup::sanitize(&c.stem);
+                if xcert_store::content_hash(&c) != cur.content_hash {
+                    versions += 1;
+                    "new_version"
+                } else if existing.meta() != it.item.meta {
+                    same += 1;
+                    "metadata"
+                } else {
+                    same += 1;
+                    "unchanged"
+                }
+            }
+            Err(xcert_store::StoreError::NotFound(_)) => {
+                new += 1;
+                "new"
+            }
+            Err(e) => return Err(e.into()),
+        };
+        items.push(
+            serde_json::to_value(ImportPreviewRow {
+                ident: it.item.meta.ident.clone(),
+                kind: it.item.content.kind,
+                level: it.item.meta.level,
+                stem: xcert_assess::markup::plain_text(&it.item.content.stem)
+                    .chars()
+                    .take(80)
+                    .collect(),
+                source: it.source.clone(),
+                outcome,
+            })
+            .unwrap_or_default(),
+        );
+    }
+    Ok(ImportPreview {
+        format: serde_json::to_value(format)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        items,
+        media: report.media.len(),
+        problems: report
+            .problems
+            .iter()
+            .map(|p| serde_json::to_value(p).unwrap_or_default())
+            .collect(),
+        errors: report.errors().count(),
+        warnings: report.warnings().count(),
+        new,
+        new_versions: versions,
+        unchanged: same,
+        applied: None,
+    })
+}
+
+/// Read an uploaded bank file, keep it, and show what importing it would do. Nothing
+/// enters the bank until the import is confirmed.
+pub async fn bank_import_stage(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    file_name: &str,
+    bytes: Vec<u8>,
+) -> R<xcert_store::ItemImportRow> {
+    let (p, cert) = bank_cert(st, ctx, code).await?;
+    let file_name = if file_name.trim().is_empty() {
+        "upload"
+    } else {
+        file_name.trim()
+    };
+    let format = bank_format(file_name, &bytes)?;
+    let (mut report, bytes) = {
+        let name = file_name.to_string();
+        tokio::task::spawn_blocking(move || (read_bank(format, &name, &bytes), bytes))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?
+    };
+    check_import_tags(st, &cert, file_name, &mut report).await?;
+    let preview = preview_of(st, &cert, format, &report).await?;
+    let hash = st.store.objects.put(bytes).await?;
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let row = tx
+        .item_import_create(
+            cert.id,
+            file_name,
+            &hash,
+            &preview.format,
+            &serde_json::to_value(&preview).unwrap_or_default(),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn bank_import_get(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    id: i64,
+) -> R<(CertificateRow, xcert_store::ItemImportRow)> {
+    let (_, cert) = bank_cert(st, ctx, code).await?;
+    let row = st.store.item_import_get(id).await?;
+    if row.certificate_id != cert.id {
+        return Err(AppError::NotFound(format!("bank import {id}")));
+    }
+    Ok((cert, row))
+}
+
+/// What a confirmed import wrote.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportResult {
+    pub created: usize,
+    pub new_versions: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub media: usize,
+    pub skipped: usize,
+}
+
+/// Apply a staged import: re-read the kept file, store its media, and write every item
+/// in one transaction (all or nothing). Applying twice is refused.
+pub async fn bank_import_apply(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    id: i64,
+    status: Option<ReviewStatus>,
+) -> R<ImportResult> {
+    let (cert, row) = bank_import_get(st, ctx, code, id).await?;
+    let p = ctx.require()?;
+    if row.status == "applied" {
+        return Err(AppError::Conflict(FieldError::new(
+            "import",
+            "applied",
+            "this import was already applied",
+            "该导入已执行过",
+        )));
+    }
+    let bytes = st.store.objects.get(&row.file_hash).await?;
+    let format = bank_format(&row.file_name, &bytes)?;
+    let name = row.file_name.clone();
+    let mut report = tokio::task::spawn_blocking(move || read_bank(format, &name, &bytes))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    check_import_tags(st, &cert, &row.file_name, &mut report).await?;
+    // Media first (content-addressed, so a rolled-back import leaves only unused files).
+    let mut keys = HashMap::new();
+    for m in &report.media {
+        keys.insert(m.path.clone(), st.store.objects.put(m.bytes.clone()).await?);
+    }
+    let skipped = report
+        .errors()
+        .filter_map(|p| p.item.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let mut result = ImportResult {
+        created: 0,
+        new_versions: 0,
+        updated: 0,
+        unchanged: 0,
+        media: keys.len(),
+        skipped,
+    };
+    let mut tx = st.store.begin_write(&p.username).await?;
+    for it in &report.items {
+        let mut item = it.item.clone();
+        for m in &mut item.content.media {
+            m.object = keys.get(&m.path).cloned();
+        }
+        let (_, outcome) = tx
+            .item_upsert(
+                cert.id,
+                &item,
+                it.review.or(status),
+                Some(&format!("imported from {}", row.file_name)),
+            )
+            .await?;
+        match outcome {
+            xcert_store::UpsertOutcome::Created => result.created += 1,
+            xcert_store::UpsertOutcome::NewVersion => result.new_versions += 1,
+            xcert_store::UpsertOutcome::MetadataChanged => result.updated += 1,
+            xcert_store::UpsertOutcome::Unchanged => result.unchanged += 1,
+        }
+    }
+    let mut stored = row.report.clone();
+    stored["applied"] = serde_json::to_value(&result).unwrap_or_default();
+    tx.item_import_mark_applied(id, &stored).await?;
+    tx.commit().await?;
+    Ok(result)
+}
+
+/// The bank (or the part a filter selects) as a QTI 3.0 package or the .xlsx template.
+pub async fn bank_export(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    format: &str,
+    f: &ItemFilter,
+) -> R<(Vec<u8>, String, &'static str)> {
+    let (p, cert) = bank_cert(st, ctx, code).await?;
+    let rows = st.store.items_with_content(cert.id, f).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    let mut statuses = HashMap::new();
+    let mut media: Vec<xcert_assess::interchange::MediaFile> = Vec::new();
+    for (row, v) in rows {
+        for m in &v.content.media {
+            if let Some(key) = &m.object
+                && !media.iter().any(|x| x.path == m.path)
+            {
+                media.push(xcert_assess::interchange::MediaFile {
+                    path: m.path.clone(),
+                    mime: m.mime.clone(),
+                    bytes: st.store.objects.get(key).await?,
+                });
+            }
+        }
+        statuses.insert(row.ident.clone(), row.review_status);
+        items.push(Item {
+            meta: row.meta(),
+            content: v.content,
+        });
+    }
+    let n = items.len();
+    let out = match format {
+        "xlsx" => {
+            let bytes = xcert_assess::interchange::export_xlsx(&items, &|i: &Item| {
+                statuses.get(&i.meta.ident).copied()
+            })
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+            (
+                bytes,
+                format!("{}-items.xlsx", cert.code),
+                crate::render::XLSX,
+            )
+        }
+        "qti3" | "qti" | "" => (
+            xcert_assess::interchange::export_qti3(&items, &media),
+            format!("{}-items-qti3.zip", cert.code),
+            "application/zip",
+        ),
+        other => {
+            return Err(invalid(
+                "format",
+                "bad_format",
+                format!("\"{other}\": export as qti3 or xlsx"),
+                format!("“{other}”：可导出为 qti3 或 xlsx"),
+            ));
+        }
+    };
+    let mut tx = st.store.begin_write(&p.username).await?;
+    tx.audit(
+        "export",
+        "item_bank",
+        &cert.code,
+        None,
+        Some(&serde_json::json!({"format": format, "items": n})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// A media file of an item, by its content hash: only items in banks or forms the caller
+/// can reach refer to it, and hashes are not guessable, so signed-in users may fetch it.
+pub async fn media(st: &AppState, ctx: &Ctx, key: &str) -> R<(Vec<u8>, String)> {
+    ctx.require()?;
+    let bytes = st.store.objects.get(key).await?;
+    let mime = infer_mime(&bytes);
+    Ok((bytes, mime.to_string()))
+}
+
+fn infer_mime(b: &[u8]) -> &'static str {
+    if b.starts_with(b"\x89PNG") {
+        "image/png"
+    } else if b.starts_with(b"\xff\xd8") {
+        "image/jpeg"
+    } else if b.starts_with(b"GIF8") {
+        "image/gif"
+    } else if b.len() > 12 && &b[..4] == b"RIFF" && &b[8..12] == b"WEBP" {
+        "image/webp"
+    } else {
+        // Anything else (SVG included, which may carry script) is served as a download,
+        // never rendered inline.
+        "application/octet-stream"
+    }
+}
+
+/// Rich text of an item made ready for a page: cleaned, with image paths pointing at the
+/// stored media.
+pub fn render_rich(html: &str, media: &[xcert_assess::item::MediaRef]) -> String {
+    let map: HashMap<String, String> = media
+        .iter()
+        .filter_map(|m| {
+            m.object
+                .as_ref()
+                .map(|o| (m.path.clone(), format!("/media/{o}")))
+        })
+        .collect();
+    xcert_assess::markup::sanitize_with_media(html, move |p| map.get(p).cloned())
+}

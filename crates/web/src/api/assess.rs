@@ -37,6 +37,21 @@ pub fn routes() -> Router<AppState> {
             get(item_versions),
         )
         .route(
+            "/certificates/{code}/item-imports",
+            post(import_stage).layer(axum::extract::DefaultBodyLimit::max(512 << 20)),
+        )
+        .route(
+            "/certificates/{code}/item-imports/{import_id}",
+            get(import_get),
+        )
+        .route(
+            "/certificates/{code}/item-imports/{import_id}/confirm",
+            post(import_confirm),
+        )
+        .route("/certificates/{code}/items.qti3.zip", get(export_qti3))
+        .route("/certificates/{code}/items.xlsx", get(export_xlsx))
+        .route("/item-template.xlsx", get(item_template))
+        .route(
             "/certificates/{code}/forms",
             get(forms_list).post(forms_create),
         )
@@ -177,6 +192,86 @@ async fn item_status(
     Ok(Json(json!(
         svc::item_set_status(&st, &ctx, &code, id, s).await?
     )))
+}
+
+#[derive(Deserialize)]
+struct StageQuery {
+    #[serde(default)]
+    file_name: String,
+}
+
+async fn import_stage(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    Query(q): Query<StageQuery>,
+    b: Bytes,
+) -> ApiResult<Response> {
+    if b.is_empty() {
+        return Err(AppError::Invalid(vec![xcert_domain::FieldError::required(
+            "file",
+        )]));
+    }
+    let row = svc::bank_import_stage(&st, &ctx, &code, &q.file_name, b.to_vec()).await?;
+    Ok((StatusCode::CREATED, Json(json!(row))).into_response())
+}
+
+async fn import_get(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((code, id)): Path<(String, i64)>,
+) -> ApiResult<Json<Value>> {
+    let (_, row) = svc::bank_import_get(&st, &ctx, &code, id).await?;
+    Ok(Json(json!(row)))
+}
+
+#[derive(Deserialize, Default)]
+struct ConfirmBody {
+    #[serde(default)]
+    status: Option<String>,
+}
+
+async fn import_confirm(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((code, id)): Path<(String, i64)>,
+    b: Bytes,
+) -> ApiResult<Json<Value>> {
+    let b: ConfirmBody = if b.is_empty() {
+        ConfirmBody::default()
+    } else {
+        body(&b)?
+    };
+    let status = status_of(&b.status)?;
+    Ok(Json(json!(
+        svc::bank_import_apply(&st, &ctx, &code, id, status).await?
+    )))
+}
+
+async fn export_qti3(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    Query(f): Query<ItemFilter>,
+) -> ApiResult<Response> {
+    let (bytes, name, mime) = svc::bank_export(&st, &ctx, &code, "qti3", &f).await?;
+    Ok(download(bytes, &name, mime))
+}
+
+async fn export_xlsx(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    Query(f): Query<ItemFilter>,
+) -> ApiResult<Response> {
+    let (bytes, name, mime) = svc::bank_export(&st, &ctx, &code, "xlsx", &f).await?;
+    Ok(download(bytes, &name, mime))
+}
+
+async fn item_template() -> ApiResult<Response> {
+    let bytes = xcert_assess::interchange::template_xlsx()
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(download(bytes, "xcert-item-template.xlsx", XLSX))
 }
 
 async fn forms_list(

@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/lang/{lang}", get(public::set_lang))
         .route("/static/app.css", get(public::css))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/media/{key}", get(media))
         .merge(admin::routes())
         .merge(ingest::routes())
         .merge(bank::routes())
@@ -39,6 +40,31 @@ pub(crate) fn respond(st: &AppState, ctx: &Ctx, r: Result<Response, AppError>) -
     match r {
         Ok(resp) => resp,
         Err(e) => error_page(st, ctx, &e),
+    }
+}
+
+/// An item's image, by content hash: immutable, never sniffed, never run.
+async fn media(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    ctx: Ctx,
+    axum::extract::Path(key): axum::extract::Path<String>,
+) -> Response {
+    use axum::http::header;
+    match crate::assess::media(&st, &ctx, &key).await {
+        Ok((bytes, mime)) => (
+            [
+                (header::CONTENT_TYPE, mime),
+                (
+                    header::CACHE_CONTROL,
+                    "private, max-age=31536000, immutable".into(),
+                ),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
+                (header::CONTENT_SECURITY_POLICY, "sandbox".into()),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => respond(&st, &ctx, Err(e)),
     }
 }
 
