@@ -191,6 +191,14 @@ struct EStep {
     n: Vec<f64>,
 }
 
+/// Per-cycle log tables of the E-step (item-major, `q` nodes per item).
+struct Tables {
+    lp: Vec<f64>,
+    l1p: Vec<f64>,
+    delta: Vec<f64>,
+    base: Vec<f64>,
+}
+
 const PATTERNS_PER_TASK: usize = 512;
 /// Posterior weights below this share of the pattern's total are not accumulated.
 const POST_EPS: f64 = 1e-14;
@@ -204,35 +212,49 @@ impl Patterns {
         }
     }
 
-    /// Log P and log (1 − P) per item and node.
-    fn log_tables(&self, grid: &Grid, a: &[f64], d: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    /// Log P and log (1 − P) per item and node, their difference, and the log
+    /// posterior of the all-wrong pattern (so a pattern costs one add per correct item).
+    fn log_tables(&self, grid: &Grid, a: &[f64], d: &[f64]) -> Tables {
         let q = grid.q();
         let mut lp = vec![0.0; self.j * q];
         let mut l1p = vec![0.0; self.j * q];
+        let mut base = grid.log_w.clone();
         for j in 0..self.j {
             for k in 0..q {
                 let z = a[j] * grid.theta[k] + d[j];
                 lp[j * q + k] = -softplus(-z);
                 l1p[j * q + k] = -softplus(z);
+                base[k] += l1p[j * q + k];
             }
         }
-        (lp, l1p)
+        let delta = lp.iter().zip(&l1p).map(|(x, y)| x - y).collect();
+        Tables {
+            lp,
+            l1p,
+            delta,
+            base,
+        }
     }
 
     /// Normalized posterior of pattern `p` over the nodes into `post`; returns the
     /// pattern's log marginal likelihood.
-    fn posterior(&self, p: usize, grid: &Grid, lp: &[f64], l1p: &[f64], post: &mut [f64]) -> f64 {
-        let q = grid.q();
-        post.copy_from_slice(&grid.log_w);
+    fn posterior(&self, p: usize, q: usize, t: &Tables, post: &mut [f64]) -> f64 {
+        post.copy_from_slice(&t.base);
         let row = &self.pat[p * self.j..(p + 1) * self.j];
         for (j, &x) in row.iter().enumerate() {
-            let t = match x {
-                1 => &lp[j * q..(j + 1) * q],
-                0 => &l1p[j * q..(j + 1) * q],
+            let (add, sign) = match x {
+                1 => (&t.delta[j * q..(j + 1) * q], 1.0),
+                MISSING => (&t.l1p[j * q..(j + 1) * q], -1.0),
                 _ => continue,
             };
-            for (a, b) in post.iter_mut().zip(t) {
-                *a += b;
+            if sign > 0.0 {
+                for (a, b) in post.iter_mut().zip(add) {
+                    *a += b;
+                }
+            } else {
+                for (a, b) in post.iter_mut().zip(add) {
+                    *a -= b;
+                }
             }
         }
         let m = post.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -241,15 +263,16 @@ impl Patterns {
             *v = (*v - m).exp();
             s += *v;
         }
+        let inv = 1.0 / s;
         for v in post.iter_mut() {
-            *v /= s;
+            *v *= inv;
         }
         m + s.ln()
     }
 
     fn estep(&self, grid: &Grid, a: &[f64], d: &[f64]) -> EStep {
         let q = grid.q();
-        let (lp, l1p) = self.log_tables(grid, a, d);
+        let tables = self.log_tables(grid, a, d);
         let nrows = if self.has_missing { self.j } else { 1 };
         let n_pat = self.counts.len();
         let zero = || EStep {
@@ -263,7 +286,7 @@ impl Patterns {
                 let mut post = vec![0.0; q];
                 for p in c * PATTERNS_PER_TASK..((c + 1) * PATTERNS_PER_TASK).min(n_pat) {
                     let cnt = self.counts[p];
-                    acc.loglik += cnt * self.posterior(p, grid, &lp, &l1p, &mut post);
+                    acc.loglik += cnt * self.posterior(p, q, &tables, &mut post);
                     let lo = post.iter().position(|&v| v > POST_EPS).unwrap_or(0);
                     let hi = post
                         .iter()
@@ -673,13 +696,13 @@ pub fn calibrate(scores: &ScoreMatrix, opts: &IrtOptions) -> Result<IrtFit, IrtE
         .collect();
 
     // EAP abilities per pattern, then per person.
-    let (lp, l1p) = pats.log_tables(&grid, &a, &d);
+    let tables = pats.log_tables(&grid, &a, &d);
     let per_pattern: Vec<Ability> = (0..pats.counts.len())
         .into_par_iter()
         .map_init(
             || vec![0.0; q],
             |post, p| {
-                pats.posterior(p, &grid, &lp, &l1p, post);
+                pats.posterior(p, q, &tables, post);
                 let m: f64 = post.iter().zip(&grid.theta).map(|(w, t)| w * t).sum();
                 let v: f64 = post
                     .iter()
@@ -751,8 +774,8 @@ fn observed_information(
     let q = grid.q();
     let jn = pats.j;
     let theta = &grid.theta;
-    let (lp, l1p) = pats.log_tables(grid, a, d);
-    let prob: Vec<f64> = lp.iter().map(|v| v.exp()).collect();
+    let tables = pats.log_tables(grid, a, d);
+    let prob: Vec<f64> = tables.lp.iter().map(|v| v.exp()).collect();
     let es = pats.estep(grid, a, d);
     let m = match model {
         IrtModel::TwoPl => 2 * jn,
@@ -777,7 +800,7 @@ fn observed_information(
             let mut s = vec![0.0; m];
             for p in c * 64..((c + 1) * 64).min(n_pat) {
                 let cnt = pats.counts[p];
-                pats.posterior(p, grid, &lp, &l1p, &mut post);
+                pats.posterior(p, q, &tables, &mut post);
                 let row = &pats.pat[p * jn..(p + 1) * jn];
                 s.iter_mut().for_each(|v| *v = 0.0);
                 let peak = post.iter().copied().fold(0.0, f64::max);
