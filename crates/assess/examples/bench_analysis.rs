@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
 use xcert_assess::analysis::data::{ChoiceKey, ChoiceMatrix, ChoiceScoring, ScoreMatrix};
 use xcert_assess::analysis::irt::{IrtModel, IrtOptions, calibrate};
-use xcert_assess::analysis::{ClassicalOptions, classical};
+use xcert_assess::analysis::{ClassicalOptions, classical, read_key, read_responses};
 
 struct Args {
     ctt_persons: usize,
@@ -196,6 +196,41 @@ fn main() {
             t0.elapsed().as_secs_f64(),
             "not part of the analysis",
         );
+        // Reading: the first (up to) 200 000 rows as RESPONSES.csv with a KEY.csv.
+        let rows_csv = n.min(200_000);
+        let mut text = String::from("id");
+        for j in 1..=k {
+            text += &format!(",Q{j}");
+        }
+        text.push('\n');
+        for p in 0..rows_csv {
+            text += &format!("P{p}");
+            for &c in cm.row(p) {
+                text.push(',');
+                if c != 0 {
+                    text.push(char::from(b'A' + c.trailing_zeros() as u8));
+                }
+            }
+            text.push('\n');
+        }
+        let mut key_csv = String::from("item,key,points,options\n");
+        for (j, &key) in keys.iter().enumerate() {
+            key_csv += &format!(
+                "Q{},{},1,A-D\n",
+                j + 1,
+                char::from(b'A' + key.trailing_zeros() as u8)
+            );
+        }
+        let t = Instant::now();
+        let kt = read_key("KEY.csv", key_csv.as_bytes()).expect("key");
+        let data = read_responses("RESPONSES.csv", text.as_bytes(), Some(&kt)).expect("responses");
+        row(
+            &format!("read RESPONSES.csv {rows_csv} × {k} (keyed)"),
+            t.elapsed().as_secs_f64(),
+            &format!("{:.0} MB of text", text.len() as f64 / 1e6),
+        );
+        assert_eq!(data.scores.n_persons(), rows_csv);
+        drop((text, data));
         let t = Instant::now();
         let c = classical(&sm, None, &ClassicalOptions::default());
         row(
@@ -297,12 +332,23 @@ fn main() {
             let se_b: Vec<f64> = fit.items.iter().filter_map(|i| i.se_b).collect();
             let rms =
                 |v: &[f64]| (v.iter().map(|x| x * x).sum::<f64>() / v.len().max(1) as f64).sqrt();
+            // Mean of ((estimate − truth) / se)²: near 1 when the SEs are honest.
+            let z2 = |est: &[f64], truth: &[f64], se: &[f64]| {
+                est.iter()
+                    .zip(truth)
+                    .zip(se)
+                    .map(|((e, t), s)| ((e - t) / s).powi(2))
+                    .sum::<f64>()
+                    / se.len().max(1) as f64
+            };
             println!(
-                "  standard errors: RMS se(a) {:.4} vs RMSE(a) {:.4}; RMS se(b) {:.4} vs RMSE(b) {:.4}",
+                "  standard errors: RMS se(a) {:.4} vs RMSE(a) {:.4}; RMS se(b) {:.4} vs RMSE(b) {:.4}; mean z² a {:.2}, b {:.2} (≈1 if honest)",
                 rms(&se_a),
                 rmse(&ea, &tr.a),
                 rms(&se_b),
-                rmse(&eb, &tr.b)
+                rmse(&eb, &tr.b),
+                z2(&ea, &tr.a, &se_a),
+                z2(&eb, &tr.b, &se_b)
             );
         }
     }

@@ -479,6 +479,15 @@ fn reader_errors_name_file_row_and_column() {
     assert_eq!(e.code, "bad_row");
     let e = read_responses("R.csv", b"id,Q1\np1,1\np1,0\n", None).unwrap_err();
     assert_eq!(e.code, "duplicate_person");
+    // Without an `options` column the options are inferred: A..=the highest letter seen,
+    // so a far letter is caught as a likely typing error, with its row.
+    let loose = read_key("KEY.csv", b"item,key\nQ1,B\n").unwrap();
+    let e = read_responses("R.csv", b"id,Q1\np1,A\np2,C\np3,X\n", Some(&loose)).unwrap_err();
+    assert_eq!((e.code.as_str(), e.row), ("too_many_options", Some(4)));
+    let d = read_responses("R.csv", b"id,Q1\np1,A\np2,D\n", Some(&loose)).unwrap();
+    let k = d.choices.as_ref().unwrap().keys()[0].as_ref().unwrap();
+    assert_eq!(k.options, vec!["A", "B", "C", "D"]);
+    assert_eq!(k.key_text(), "B");
     // Bad key header.
     assert_eq!(
         read_key("KEY.csv", b"a,b\nQ1,B\n").unwrap_err().code,

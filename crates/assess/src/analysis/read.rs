@@ -164,44 +164,85 @@ pub fn decode_text<'a>(file: &str, bytes: &'a [u8]) -> Result<Cow<'a, str>, Inpu
     Ok(text)
 }
 
-/// Rows of a CSV text: (line number, cells trimmed). Comma separated, or tab separated
-/// when the first line has tabs and no commas.
-fn csv_rows(file: &str, text: &str) -> Result<Vec<(usize, Vec<String>)>, InputError> {
-    let first = text.lines().next().unwrap_or("");
-    let delim = if !first.contains(',') && first.contains('\t') {
-        b'\t'
-    } else {
-        b','
-    };
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delim)
-        .from_reader(text.as_bytes());
-    let mut rows = Vec::new();
-    let mut rec = csv::StringRecord::new();
-    loop {
-        match rdr.read_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = rec.position().map_or(rows.len() + 1, |p| p.line() as usize);
-                if rec.iter().all(|c| c.trim().is_empty()) {
-                    continue;
+/// A CSV text read one record at a time (large response files are never held as
+/// strings). Comma separated, or tab separated when the first line has tabs and no
+/// commas. Blank records are skipped.
+struct CsvRows<'a> {
+    file: &'a str,
+    rdr: csv::Reader<&'a [u8]>,
+    rec: csv::StringRecord,
+    read: usize,
+}
+
+impl<'a> CsvRows<'a> {
+    fn new(file: &'a str, text: &'a str) -> CsvRows<'a> {
+        let first = text.lines().next().unwrap_or("");
+        let delim = if !first.contains(',') && first.contains('\t') {
+            b'\t'
+        } else {
+            b','
+        };
+        CsvRows {
+            file,
+            rdr: csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .delimiter(delim)
+                .from_reader(text.as_bytes()),
+            rec: csv::StringRecord::new(),
+            read: 0,
+        }
+    }
+
+    /// Advance to the next non-blank record; its line number.
+    fn next_row(&mut self) -> Result<Option<usize>, InputError> {
+        loop {
+            match self.rdr.read_record(&mut self.rec) {
+                Ok(false) => return Ok(None),
+                Ok(true) => {
+                    self.read += 1;
+                    if self.rec.iter().all(|c| c.trim().is_empty()) {
+                        continue;
+                    }
+                    return Ok(Some(
+                        self.rec.position().map_or(self.read, |p| p.line() as usize),
+                    ));
                 }
-                rows.push((line, rec.iter().map(|c| c.trim().to_string()).collect()));
-            }
-            Err(e) => {
-                let line = e.position().map(|p| p.line() as usize);
-                return Err(InputError::new(
-                    file,
-                    line,
-                    None,
-                    "bad_csv",
-                    format!("not readable as CSV: {e}"),
-                    format!("无法按 CSV 读取：{e}"),
-                ));
+                Err(e) => {
+                    let line = e.position().map(|p| p.line() as usize);
+                    return Err(InputError::new(
+                        self.file,
+                        line,
+                        None,
+                        "bad_csv",
+                        format!("not readable as CSV: {e}"),
+                        format!("无法按 CSV 读取：{e}"),
+                    ));
+                }
             }
         }
+    }
+
+    fn len(&self) -> usize {
+        self.rec.len()
+    }
+
+    /// Cell `i` of the current record, trimmed.
+    fn cell(&self, i: usize) -> &str {
+        self.rec.get(i).map_or("", str::trim)
+    }
+
+    fn cells(&self) -> Vec<String> {
+        self.rec.iter().map(|c| c.trim().to_string()).collect()
+    }
+}
+
+/// All rows of a small CSV text: (line number, cells trimmed).
+fn csv_rows(file: &str, text: &str) -> Result<Vec<(usize, Vec<String>)>, InputError> {
+    let mut r = CsvRows::new(file, text);
+    let mut rows = Vec::new();
+    while let Some(line) = r.next_row()? {
+        rows.push((line, r.cells()));
     }
     Ok(rows)
 }
@@ -471,6 +512,8 @@ enum Column {
     Choice {
         /// Option ids by bit index, in order of first appearance until finished.
         tokens: Vec<String>,
+        /// Line where each token was first seen (0: in the key).
+        first_line: Vec<usize>,
         fixed: bool,
         key: u16,
         points: f64,
@@ -485,8 +528,8 @@ pub fn read_responses(
     key: Option<&KeyTable>,
 ) -> Result<ResponseData, InputError> {
     let text = decode_text(file, bytes)?;
-    let rows = csv_rows(file, &text)?;
-    let Some((hline, header)) = rows.first() else {
+    let mut rows = CsvRows::new(file, &text);
+    let Some(hline) = rows.next_row()? else {
         return Err(InputError::new(
             file,
             None,
@@ -496,7 +539,7 @@ pub fn read_responses(
             "文件为空；需要表头（考生编号，然后每题一列）和每名考生一行".into(),
         ));
     };
-    let hline = *hline;
+    let header = rows.cells();
     if header.len() < 2 {
         return Err(InputError::new(
             file,
@@ -585,6 +628,7 @@ pub fn read_responses(
                     mask |= 1 << i;
                 }
                 columns.push(Column::Choice {
+                    first_line: vec![0; tokens.len()],
                     tokens,
                     fixed,
                     key: mask,
@@ -618,18 +662,18 @@ pub fn read_responses(
     }
     let any_choice = columns.iter().any(|c| matches!(c, Column::Choice { .. }));
     let k = item_ids.len();
-    let n = rows.len() - 1;
-    let mut person_ids = Vec::with_capacity(n);
-    let mut seen_person: HashMap<String, usize> = HashMap::with_capacity(n);
-    let mut scores: Vec<f32> = Vec::with_capacity(n * k);
+    // Rough size hint from the text: rows × items cells.
+    let n_hint = text.len() / (2 * header.len()).max(1);
+    let mut person_ids = Vec::with_capacity(n_hint);
+    let mut seen_person: HashMap<String, usize> = HashMap::with_capacity(n_hint);
+    let mut scores: Vec<f32> = Vec::with_capacity(n_hint * k);
     let mut choices: Vec<u16> = if any_choice {
-        Vec::with_capacity(n * k)
+        Vec::with_capacity(n_hint * k)
     } else {
         Vec::new()
     };
-    for (line, cells) in &rows[1..] {
-        let line = *line;
-        if cells.len() != header.len() {
+    while let Some(line) = rows.next_row()? {
+        if rows.len() != header.len() {
             return Err(InputError::new(
                 file,
                 Some(line),
@@ -637,17 +681,13 @@ pub fn read_responses(
                 "bad_row",
                 format!(
                     "the row has {} cells but the header has {}",
-                    cells.len(),
+                    rows.len(),
                     header.len()
                 ),
-                format!(
-                    "该行有 {} 个单元格，表头有 {} 个",
-                    cells.len(),
-                    header.len()
-                ),
+                format!("该行有 {} 个单元格，表头有 {} 个", rows.len(), header.len()),
             ));
         }
-        let pid = &cells[0];
+        let pid = rows.cell(0);
         if pid.is_empty() {
             return Err(InputError::new(
                 file,
@@ -658,7 +698,7 @@ pub fn read_responses(
                 "考生编号为空".into(),
             ));
         }
-        if let Some(first) = seen_person.insert(pid.clone(), line) {
+        if let Some(first) = seen_person.insert(pid.to_string(), line) {
             return Err(InputError::new(
                 file,
                 Some(line),
@@ -668,9 +708,9 @@ pub fn read_responses(
                 format!("考生 {pid} 重复出现（首次在第 {first} 行）"),
             ));
         }
-        person_ids.push(pid.clone());
+        person_ids.push(pid.to_string());
         for (j, col) in columns.iter_mut().enumerate() {
-            let cell = cells[j + 1].as_str();
+            let cell = rows.cell(j + 1);
             let id = item_ids[j].as_str();
             let err = |code: &str, en: String, zh: String| {
                 InputError::new(file, Some(line), Some(id), code, en, zh)
@@ -687,8 +727,9 @@ pub fn read_responses(
                     let x = if cell.is_empty() {
                         0.0
                     } else {
-                        let v = fold_width(cell)
+                        let v = cell
                             .parse::<f64>()
+                            .or_else(|_| fold_width(cell).parse::<f64>())
                             .ok()
                             .filter(|v| v.is_finite());
                         let Some(v) = v else {
@@ -733,12 +774,31 @@ pub fn read_responses(
                 }
                 Column::Choice {
                     tokens,
+                    first_line,
                     fixed,
                     key: kmask,
                     points,
                     scoring,
                 } => {
                     let mut set = OMITTED;
+                    // Fast path: one ASCII letter, the usual cell.
+                    let b = cell.as_bytes();
+                    if b.len() == 1 && b[0].is_ascii_alphabetic() {
+                        let c = b[0].to_ascii_uppercase();
+                        if let Some(i) = tokens
+                            .iter()
+                            .position(|t| t.len() == 1 && t.as_bytes()[0] == c)
+                        {
+                            let ck = ChoiceKey {
+                                options: Vec::new(),
+                                key: *kmask,
+                                scoring: *scoring,
+                            };
+                            scores.push(ck.score(1 << i, *points) as f32);
+                            choices.push(1 << i);
+                            continue;
+                        }
+                    }
                     for tok in option_tokens(cell) {
                         let i = match tokens.iter().position(|t| *t == tok) {
                             Some(i) => i,
@@ -765,6 +825,7 @@ pub fn read_responses(
                             }
                             None => {
                                 tokens.push(tok.clone());
+                                first_line.push(line);
                                 tokens.len() - 1
                             }
                         };
@@ -788,6 +849,7 @@ pub fn read_responses(
             }
         }
     }
+    let n = person_ids.len();
     if n == 0 {
         return Err(InputError::new(
             file,
@@ -829,6 +891,7 @@ pub fn read_responses(
             }
             Column::Choice {
                 tokens,
+                first_line,
                 fixed,
                 key: kmask,
                 points,
@@ -836,9 +899,9 @@ pub fn read_responses(
             } => {
                 let (options, perm) = if fixed {
                     let perm: Vec<usize> = (0..tokens.len()).collect();
-                    (tokens, perm)
+                    (tokens.clone(), perm)
                 } else {
-                    order_inferred_options(tokens)
+                    order_inferred_options(tokens.clone())
                 };
                 let remap = |set: u16| -> u16 {
                     let mut out = 0u16;
@@ -851,21 +914,16 @@ pub fn read_responses(
                 };
                 if options.len() > MAX_OPTIONS {
                     // A letter far down the alphabet: most likely a typing error. Name
-                    // the first row that has it.
+                    // the first row that has one.
                     let far = &options[MAX_OPTIONS..];
-                    let at = rows[1..].iter().find(|(_, cells)| {
-                        option_tokens(&cells[j + 1]).iter().any(|t| far.contains(t))
-                    });
-                    let (line, tok) = match at {
-                        Some((line, cells)) => (
-                            Some(*line),
-                            option_tokens(&cells[j + 1])
-                                .into_iter()
-                                .find(|t| far.contains(t))
-                                .unwrap_or_default(),
-                        ),
-                        None => (None, options[options.len() - 1].clone()),
-                    };
+                    let (line, tok) = tokens
+                        .iter()
+                        .zip(&first_line)
+                        .filter(|(t, _)| far.contains(t))
+                        .min_by_key(|(_, l)| **l)
+                        .map_or((None, options[options.len() - 1].clone()), |(t, l)| {
+                            ((*l > 0).then_some(*l), t.clone())
+                        });
                     let id = &item_ids[j];
                     return Err(InputError::new(
                         file,
