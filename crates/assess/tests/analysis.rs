@@ -524,3 +524,63 @@ fn reader_encodings_and_blanks() {
     assert_eq!((c.items[0].n, c.items[1].n), (3, 2));
     assert_eq!(c.test.n_complete, 2);
 }
+
+/// Edge cases by construction: an item everyone gets right, a polytomous item, a
+/// multiple-response item with partial credit.
+#[test]
+fn zero_variance_polytomous_and_multiple_response() {
+    let key = read_key(
+        "KEY.csv",
+        "item,key,points,options,scoring\nQ1,A,1,A-D,\nQ2,AC,2,A-D,partial\nQ3,,3,,\n".as_bytes(),
+    )
+    .unwrap();
+    // 30 candidates: Q1 always A (no variance); Q2 multiple response; Q3 scored 0–3.
+    let mut csv = String::from("id,Q1,Q2,Q3\n");
+    for i in 0..30 {
+        let q2 = ["AC", "A", "AB", "C", ""][i % 5];
+        csv += &format!("p{i},A,{q2},{}\n", i % 4);
+    }
+    let data = read_responses("R.csv", csv.as_bytes(), Some(&key)).unwrap();
+    // Partial credit (少选得分): AC = 2, A = 1, C = 1, AB = 0 (a wrong option), omit 0.
+    let q2: Vec<f32> = (0..5).map(|i| data.scores.get(i, 1).unwrap()).collect();
+    assert_eq!(q2, vec![2.0, 1.0, 0.0, 1.0, 0.0]);
+    let report = xcert_assess::analysis::analyze(
+        &data.scores,
+        data.choices.as_ref(),
+        &xcert_assess::analysis::AnalysisOptions {
+            irt: IrtRequest::TwoPl,
+            ..Default::default()
+        },
+    );
+    let q1 = &report.items[0];
+    assert_eq!(q1.facility, Some(1.0));
+    assert_eq!((q1.r_item_total, q1.r_item_rest), (None, None));
+    assert!(
+        report
+            .flags
+            .iter()
+            .any(|f| f.item_id == "Q1" && f.kind == FlagKind::NoVariance)
+    );
+    // Q3 is polytomous: facility = mean / 3 = 1.4 / 3 (0,1,2,3 repeating: 8·0 + 8·1 +
+    // 7·2 + 7·3 = 43 over 30).
+    close(
+        report.items[2].facility.unwrap(),
+        43.0 / 30.0 / 3.0,
+        1e-12,
+        "Q3 p",
+    );
+    // Multiple-response rows count selections: A chosen in AC, A, AB = 18 of 30.
+    let t = &report.distractors[1];
+    assert!(t.multiple_response);
+    assert_eq!(t.rows[0].count, 18);
+    assert!(t.rows[0].is_key && t.rows[2].is_key && !t.rows[1].is_key);
+    // IRT leaves out the item without variance and the partial-credit items, saying why.
+    let fit = report.irt.as_ref();
+    assert!(fit.is_none());
+    assert!(
+        report
+            .irt_notes
+            .iter()
+            .any(|n| n.en.contains("no item can be calibrated"))
+    );
+}
