@@ -317,9 +317,16 @@ fn main() {
         let ea: Vec<f64> = fit.items.iter().map(|i| i.a).collect();
         let eb: Vec<f64> = fit.items.iter().map(|i| i.b).collect();
         let et: Vec<f64> = fit.abilities.iter().map(|a| a.theta).collect();
+        if args.rasch {
+            println!("  recovery: common a {:.4} (true {:.4})", ea[0], tr.a[0]);
+        }
         println!(
             "  recovery: a corr {:.4} RMSE {:.4} | b corr {:.4} RMSE {:.4} | θ (EAP) corr {:.4} RMSE {:.4}",
-            corr(&ea, &tr.a),
+            if args.rasch {
+                f64::NAN
+            } else {
+                corr(&ea, &tr.a)
+            },
             rmse(&ea, &tr.a),
             corr(&eb, &tr.b),
             rmse(&eb, &tr.b),
