@@ -261,7 +261,8 @@ fn group_size(n: usize, fraction: f64) -> usize {
 }
 
 /// Run the classical analysis. `choices`, when given, must have the same persons and
-/// items; its keyed items get distractor tables.
+/// items (a matrix of another shape is ignored: no distractor tables); its keyed items
+/// get distractor tables.
 pub fn classical(
     scores: &ScoreMatrix,
     choices: Option<&ChoiceMatrix>,
