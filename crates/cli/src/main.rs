@@ -1,6 +1,7 @@
 //! `xcert`: serve the platform, load the demo, migrate, manage accounts, import and
 //! export the registry, and verify the audit chain.
 
+mod analyze;
 mod config;
 mod demo;
 mod ingest;
@@ -151,6 +152,21 @@ enum Command {
     Catalog {
         #[command(subcommand)]
         command: CatalogCommand,
+    },
+    /// Item analysis of one form: classical statistics, distractor tables, flags and IRT
+    /// (no database). RESPONSES.csv: person id, then one column per item.
+    Analyze {
+        /// RESPONSES.csv: chosen options (with --key) or scores; empty = omitted, `.`/NA = not presented.
+        responses: PathBuf,
+        /// KEY.csv: item,key[,points][,options][,scoring].
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Print the full report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// IRT model: rasch, 2pl, none, or auto (2PL from 500 candidates, Rasch from 100).
+        #[arg(long, default_value = "auto")]
+        irt: String,
     },
     /// Benchmarks and test data: the seeded material corpus and the dedup-only mode.
     Bench {
@@ -589,6 +605,16 @@ async fn run(cli: Cli) -> Result<()> {
                 bail!("{} acknowledged answers are missing", report.answers_lost);
             }
             Ok(())
+        }
+        Command::Analyze {
+            responses,
+            key,
+            json,
+            irt,
+        } => {
+            let irt = analyze::parse_irt(&irt)?;
+            tokio::task::spawn_blocking(move || analyze::run(&responses, key.as_deref(), json, irt))
+                .await?
         }
         Command::Template { output } => {
             std::fs::write(&output, xcert_bulk::template_xlsx())?;
