@@ -148,6 +148,59 @@ impl SessionRow {
     }
 }
 
+/// What a candidate's page needs of a session, in one cheap query (no counts, no lists):
+/// it is read on every start and page load of an exam rush.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionBrief {
+    pub id: i64,
+    pub title: String,
+    pub certificate_code: String,
+    pub certificate_name: String,
+    pub level: Level,
+    pub site_name: String,
+    pub opens_at: String,
+    pub closes_at: String,
+    pub duration_minutes: i64,
+    pub shuffle_items: bool,
+    pub status: SessionStatus,
+}
+
+impl SessionBrief {
+    /// Whether a candidate may start now (window open, session not closed).
+    pub fn open_at(&self, at: &str) -> bool {
+        self.status == SessionStatus::Scheduled
+            && self.opens_at.as_str() <= at
+            && at < self.closes_at.as_str()
+    }
+}
+
+async fn get_brief(c: &mut sqlx::AnyConnection, id: i64) -> Result<SessionBrief> {
+    let r = sqlx::query(
+        "SELECT s.id, s.title, s.level, s.site_name, s.opens_at, s.closes_at, s.duration_minutes, s.shuffle_items, s.status,
+            c.code AS certificate_code, c.name_zh AS certificate_name
+         FROM exam_sessions s JOIN certificates c ON c.id = s.certificate_id WHERE s.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("exam session {id}")))?;
+    let level: String = r.try_get("level")?;
+    let status: String = r.try_get("status")?;
+    Ok(SessionBrief {
+        id: r.try_get("id")?,
+        title: r.try_get("title")?,
+        certificate_code: r.try_get("certificate_code")?,
+        certificate_name: r.try_get("certificate_name")?,
+        level: Level::parse("level", &level).map_err(|e| StoreError::Other(e.en))?,
+        site_name: r.try_get("site_name")?,
+        opens_at: r.try_get("opens_at")?,
+        closes_at: r.try_get("closes_at")?,
+        duration_minutes: r.try_get("duration_minutes")?,
+        shuffle_items: r.try_get::<i64, _>("shuffle_items")? != 0,
+        status: SessionStatus::parse(&status),
+    })
+}
+
 /// Which sessions a list shows (the caller's scoped view).
 #[derive(Debug, Clone, Default)]
 pub struct SessionScope {
@@ -431,6 +484,10 @@ pub fn parse_time(field: &str, s: &str) -> std::result::Result<String, FieldErro
 }
 
 impl Store {
+    pub async fn session_brief(&self, id: i64) -> Result<SessionBrief> {
+        get_brief(&mut *self.pool.acquire().await?, id).await
+    }
+
     pub async fn session_get(&self, id: i64) -> Result<SessionRow> {
         get_session(&mut *self.pool.acquire().await?, id).await
     }
@@ -969,7 +1026,7 @@ impl WriteTx {
         if c.state != AttemptState::Registered {
             return Ok(c);
         }
-        let s = get_session(&mut self.tx, c.session_id).await?;
+        let s = get_brief(&mut self.tx, c.session_id).await?;
         if !s.open_at(at) {
             let (en, zh) = if s.status != SessionStatus::Scheduled || at >= s.closes_at.as_str() {
                 (

@@ -26,7 +26,7 @@ pub use db::{Backend, Store, WriteTx, now, redact_url};
 pub use error::StoreError;
 pub use exams::{
     AnalysisRow, AttemptState, CandidateRow, NewSession, PracticalScoreRow, ResponseRow, ResultRow,
-    SAVE_GRACE_SECS, ScoredResponse, SessionRow, SessionScope, SessionStatus, SessionTask,
+    SAVE_GRACE_SECS, ScoredResponse, SessionBrief, SessionRow, SessionScope, SessionStatus, SessionTask,
     TaskStanding, add_secs, parse_time,
 };
 pub use imports::{ImportJob, ImportSummary};

@@ -505,36 +505,8 @@ pub struct AttemptView {
     pub max_points: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct SessionSummary {
-    pub id: i64,
-    pub title: String,
-    pub certificate_code: String,
-    pub certificate_name: String,
-    pub level: Level,
-    pub site_name: String,
-    pub opens_at: String,
-    pub closes_at: String,
-    pub duration_minutes: i64,
-    pub status: SessionStatus,
-}
-
-impl From<&SessionRow> for SessionSummary {
-    fn from(s: &SessionRow) -> Self {
-        SessionSummary {
-            id: s.id,
-            title: s.title.clone(),
-            certificate_code: s.certificate_code.clone(),
-            certificate_name: s.certificate_name.clone(),
-            level: s.level,
-            site_name: s.site_name.clone(),
-            opens_at: s.opens_at.clone(),
-            closes_at: s.closes_at.clone(),
-            duration_minutes: s.duration_minutes,
-            status: s.status,
-        }
-    }
-}
+/// A session as its candidates see it.
+pub type SessionSummary = xcert_store::SessionBrief;
 
 /// The attempt of the signed-in candidate (others: not found).
 async fn own_attempt(st: &AppState, ctx: &Ctx, candidate_id: i64) -> R<(Principal, CandidateRow)> {
@@ -561,7 +533,7 @@ fn remaining_ms(deadline: Option<&str>, at: &str) -> Option<i64> {
 
 async fn attempt_view_of(st: &AppState, c: CandidateRow) -> R<AttemptView> {
     let at = now();
-    let s = st.store.session_get(c.session_id).await?;
+    let s = st.store.session_brief(c.session_id).await?;
     let form = st.forms.get(st, c.form_id).await?;
     let max_points = form
         .items
@@ -599,7 +571,7 @@ async fn attempt_view_of(st: &AppState, c: CandidateRow) -> R<AttemptView> {
             None
         },
         may_start: c.state == AttemptState::Registered && s.open_at(&at),
-        session: SessionSummary::from(&s),
+        session: s,
         candidate: c,
         items,
         responses,
@@ -615,8 +587,8 @@ pub async fn my_attempts(st: &AppState, ctx: &Ctx) -> R<Vec<(CandidateRow, Sessi
     };
     let mut out = Vec::new();
     for c in st.store.attempts_of_person(person).await? {
-        let s = st.store.session_get(c.session_id).await?;
-        out.push((c, SessionSummary::from(&s)));
+        let s = st.store.session_brief(c.session_id).await?;
+        out.push((c, s));
     }
     Ok(out)
 }
