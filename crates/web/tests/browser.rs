@@ -567,7 +567,19 @@ async fn schedule_register_take_score_and_release_an_exam_in_the_browser() {
     );
     let attempt_url = c.current_url().await.unwrap().to_string();
     click(&c, ".exam-q[data-pos='0'] input[value='C']").await;
+    wait_text(&c, "#save-status", |t| t.contains("已保存于")).await;
+    // The connection drops: the page says so and keeps retrying until it is back.
+    c.execute(
+        "window.__fetch = window.fetch; window.fetch = function () { return Promise.reject(new TypeError('offline')); };",
+        vec![],
+    )
+    .await
+    .unwrap();
     click(&c, ".exam-q[data-pos='1'] input[value='A']").await;
+    wait_text(&c, "#save-status", |t| t.contains("网络中断")).await;
+    c.execute("window.fetch = window.__fetch;", vec![])
+        .await
+        .unwrap();
     click(&c, ".exam-q[data-pos='1'] input[value='B']").await;
     click(&c, ".exam-q[data-pos='2'] input[value='B']").await;
     type_into(&c, ".exam-q[data-pos='3'] input[type=text]", "安培").await;
