@@ -26,8 +26,8 @@ pub use db::{Backend, Store, WriteTx, now, redact_url};
 pub use error::StoreError;
 pub use exams::{
     AnalysisRow, AttemptState, CandidateRow, NewSession, PracticalScoreRow, ResponseRow, ResultRow,
-    SAVE_GRACE_SECS, ScoredResponse, SessionBrief, SessionRow, SessionScope, SessionStatus, SessionTask,
-    TaskStanding, add_secs, parse_time,
+    SAVE_GRACE_SECS, ScoredResponse, SessionBrief, SessionRow, SessionScope, SessionStatus,
+    SessionTask, TaskStanding, add_secs, parse_time,
 };
 pub use imports::{ImportJob, ImportSummary};
 pub use ingest::{

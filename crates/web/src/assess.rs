@@ -759,6 +759,12 @@ async fn scoring_session(st: &AppState, ctx: &Ctx, id: i64) -> R<(Principal, Ses
 
 pub async fn scoring_sheet(st: &AppState, ctx: &Ctx, session_id: i64) -> R<ScoringSheet> {
     let (p, s) = session_for(st, ctx, session_id).await?;
+    if !sees_scoring(&p, &s) {
+        return Err(AppError::Forbidden(xcert_domain::access::Denied {
+            en: "the scoring sheet is for the session's examiners and those who run it".into(),
+            zh: "评分表仅供本场考评员和考核组织方查看".into(),
+        }));
+    }
     let candidates = st.store.candidates(s.id, None).await?;
     let standings = st.store.practical_standings(&s).await?;
     let mine = st
@@ -985,6 +991,12 @@ pub async fn process_scores(
 pub async fn results(st: &AppState, ctx: &Ctx, session_id: i64) -> R<(SessionRow, Vec<ResultRow>)> {
     let (p, s) = session_for(st, ctx, session_id).await?;
     authorize(Some(&p), &view_action(&s))?;
+    if !sees_results(&p, &s) {
+        return Err(AppError::Forbidden(xcert_domain::access::Denied {
+            en: "results are shown to the college once released".into(),
+            zh: "成绩发布后院校方可查看".into(),
+        }));
+    }
     let college = (p.role == Role::CollegeStaff).then_some(p.org_id.unwrap_or(-1));
     let rows = st.store.results(s.id, college).await?;
     Ok((s, rows))
@@ -1746,4 +1758,213 @@ pub fn render_rich(html: &str, media: &[xcert_assess::item::MediaRef]) -> String
         })
         .collect();
     xcert_assess::markup::sanitize_with_media(html, move |p| map.get(p).cloned())
+}
+
+// ---------------------------------------------------------------------------------------
+// What the exam pages need beside the operations above
+
+/// Whether the caller may register candidates of this session (and enter their training
+/// scores): its TEO, the ministry, or the staff of the hosting college (for their own
+/// students, which the per-student check in [`register`] enforces).
+pub fn may_register(p: &Principal, s: &SessionRow) -> bool {
+    let student_college = match p.role {
+        Role::CollegeStaff => p.org_id.unwrap_or(-1),
+        _ => s.site_org_id.unwrap_or(-1),
+    };
+    authorize(
+        Some(p),
+        &Action::RegisterCandidate {
+            teo_id: s.teo_id,
+            site_college_id: s.site_org_id,
+            student_college_id: student_college,
+        },
+    )
+    .is_ok()
+}
+
+/// Whether the caller scores practical tasks and marks written answers of this session
+/// (its assigned examiners; the ministry).
+pub fn may_score(p: &Principal, s: &SessionRow) -> bool {
+    authorize(
+        Some(p),
+        &Action::ScoreSession {
+            assigned: s.is_examiner(p.user_id),
+        },
+    )
+    .is_ok()
+}
+
+/// Whether the caller sees the session's candidates' results (not its examiners as such).
+/// Before release only those who run the session (its TEO, the ministry) and supervise it
+/// (the province) see results; the hosting college sees its students' once released.
+pub fn sees_results(p: &Principal, s: &SessionRow) -> bool {
+    authorize(Some(p), &view_action(s)).is_ok()
+        && (s.status == SessionStatus::Released || manages(p, s) || p.role == Role::ProvinceAdmin)
+}
+
+/// The scoring sheet (who scored what) is for the examiners, those who run the session
+/// and the province that supervises it.
+fn sees_scoring(p: &Principal, s: &SessionRow) -> bool {
+    may_score(p, s)
+        || manages(p, s)
+        || (p.role == Role::ProvinceAdmin && authorize(Some(p), &view_action(s)).is_ok())
+}
+
+/// A certificate the caller may schedule sessions for, with what a session can use.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduleCertificate {
+    pub code: String,
+    pub name: String,
+    pub levels: Vec<Level>,
+    /// Forms not retired (ready or already used), any level.
+    pub forms: Vec<xcert_store::FormRow>,
+    /// Approved practical task items.
+    pub tasks: Vec<ItemRow>,
+}
+
+/// The choices of the schedule form: the caller's certificates with their forms and
+/// practical tasks, the pilot colleges that may host a site, and the examiner accounts
+/// the caller may assign (a TEO its own, the ministry all).
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduleChoices {
+    pub certificates: Vec<ScheduleCertificate>,
+    /// (id, name, province)
+    pub colleges: Vec<(i64, String, Option<String>)>,
+    pub examiners: Vec<xcert_store::UserRow>,
+}
+
+/// Schedule-form choices, or `None` when the caller does not schedule sessions.
+pub async fn schedule_choices(st: &AppState, ctx: &Ctx) -> R<Option<ScheduleChoices>> {
+    let p = ctx.require()?;
+    let user_scope = match (p.role, p.org_id) {
+        (Role::MinistryAdmin, _) => xcert_domain::access::UserScope::All,
+        (Role::TeoStaff, Some(t)) => xcert_domain::access::UserScope::Org(t),
+        _ => return Ok(None),
+    };
+    let mut certificates = Vec::new();
+    for cert in bank_certificates(st, ctx).await? {
+        if authorize(
+            Some(&p),
+            &Action::ManageExamSession {
+                teo_id: cert.teo_id,
+            },
+        )
+        .is_err()
+        {
+            continue;
+        }
+        let forms = st
+            .store
+            .forms(cert.id)
+            .await?
+            .into_iter()
+            .filter(|f| f.status != xcert_store::FormStatus::Retired)
+            .collect();
+        let f = ItemFilter {
+            kind: Some(ItemKind::PracticalTask.as_str().into()),
+            status: Some(ReviewStatus::Approved.as_str().into()),
+            limit: Some(500),
+            ..Default::default()
+        };
+        let (tasks, _) = st.store.items_list(cert.id, &f).await?;
+        certificates.push(ScheduleCertificate {
+            code: cert.code,
+            name: cert.name_zh,
+            levels: cert.levels,
+            forms,
+            tasks,
+        });
+    }
+    let colleges = st
+        .store
+        .org_list(&xcert_store::OrgFilter {
+            kind: Some("college".into()),
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.name_zh, o.province))
+        .collect();
+    let examiners = st
+        .store
+        .users_list(&user_scope)
+        .await?
+        .into_iter()
+        .filter(|u| u.role == Role::Examiner && u.active)
+        .collect();
+    Ok(Some(ScheduleChoices {
+        certificates,
+        colleges,
+        examiners,
+    }))
+}
+
+/// Students the caller could register for a session and who are not registered yet: a
+/// college's staff their own students; the TEO and the ministry the hosting college's
+/// students (the ministry every student when the site is not at a college). `q` searches
+/// name, student number and major.
+pub async fn registrable_students(
+    st: &AppState,
+    ctx: &Ctx,
+    session_id: i64,
+    q: Option<&str>,
+) -> R<Vec<xcert_store::PersonRow>> {
+    use xcert_domain::access::PeopleScope;
+    let (p, s) = session_for(st, ctx, session_id).await?;
+    if s.status != SessionStatus::Scheduled || !may_register(&p, &s) {
+        return Ok(Vec::new());
+    }
+    let scope = match (p.role, s.site_org_id) {
+        (Role::CollegeStaff, _) => PeopleScope::College(p.org_id.unwrap_or(-1)),
+        (_, Some(site)) => PeopleScope::College(site),
+        (Role::MinistryAdmin, None) => PeopleScope::All,
+        _ => PeopleScope::Nothing,
+    };
+    let registered: std::collections::HashSet<i64> = st
+        .store
+        .candidates(s.id, None)
+        .await?
+        .into_iter()
+        .map(|c| c.person_id)
+        .collect();
+    Ok(st
+        .store
+        .people_list(&scope, q, None)
+        .await?
+        .into_iter()
+        .filter(|x| !registered.contains(&x.id))
+        .filter(|x| {
+            authorize(
+                Some(&p),
+                &Action::RegisterCandidate {
+                    teo_id: s.teo_id,
+                    site_college_id: s.site_org_id,
+                    student_college_id: x.college_id,
+                },
+            )
+            .is_ok()
+        })
+        .collect())
+}
+
+/// The scoring examiner's own earlier scores (criteria and comment) for one candidate on
+/// one task, for the scoring page to show again.
+pub async fn my_practical_score(
+    st: &AppState,
+    ctx: &Ctx,
+    session_id: i64,
+    candidate_id: i64,
+    task_position: i64,
+) -> R<Option<xcert_store::PracticalScoreRow>> {
+    let (p, s) = scoring_session(st, ctx, session_id).await?;
+    Ok(st
+        .store
+        .practical_scores(s.id)
+        .await?
+        .into_iter()
+        .find(|x| {
+            x.examiner_id == p.user_id
+                && x.candidate_id == candidate_id
+                && x.task_position == task_position
+        }))
 }

@@ -629,6 +629,31 @@ async fn exam_flow_from_bank_to_pass_list() {
         )
         .await;
         assert_eq!(st, 422, "release only after closing: {v}");
+        // The college sees neither results nor who scored what before release.
+        let (st, _) = json_of(
+            app.api(
+                Method::POST,
+                &format!("/exam-sessions/{session}/results/compute"),
+                Some(&s.teo),
+                None,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(st, 200);
+        for path in ["results", "scoring"] {
+            let (st, _) = json_of(
+                app.api(
+                    Method::GET,
+                    &format!("/exam-sessions/{session}/{path}"),
+                    Some(&s.college),
+                    None,
+                )
+                .await,
+            )
+            .await;
+            assert_eq!(st, 403, "{path} before release");
+        }
         for status in ["closed", "released"] {
             let (st, v) = json_of(
                 app.api(
@@ -663,6 +688,18 @@ async fn exam_flow_from_bank_to_pass_list() {
             "{r}"
         );
         assert_eq!(r["passed"], true);
+        let (st, v) = json_of(
+            app.api(
+                Method::GET,
+                &format!("/exam-sessions/{session}/results"),
+                Some(&s.college),
+                None,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(st, 200, "released results reach the college: {v}");
+        assert_eq!(v["passed"], 1);
         let (st, v) = json_of(
             app.api(
                 Method::GET,
