@@ -745,6 +745,8 @@ pub struct ScoringSheet {
     pub session: SessionRow,
     pub candidates: Vec<CandidateRow>,
     pub standings: Vec<TaskStanding>,
+    /// How well the examiners agree, per task (where candidates were double-scored).
+    pub agreement: Vec<TaskAgreement>,
     /// (candidate id, task position) → this examiner's criteria points.
     pub mine: BTreeMap<String, BTreeMap<String, f64>>,
 }
@@ -780,10 +782,12 @@ pub async fn scoring_sheet(st: &AppState, ctx: &Ctx, session_id: i64) -> R<Scori
             )
         })
         .collect();
+    let agreement = agreement(st, &s).await?;
     Ok(ScoringSheet {
         session: s,
         candidates,
         standings,
+        agreement,
         mine,
     })
 }
@@ -1967,4 +1971,286 @@ pub async fn my_practical_score(
                 && x.candidate_id == candidate_id
                 && x.task_position == task_position
         }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Item analysis
+
+/// Build the score and choice matrices from scored responses: one row per attempt, one
+/// column per item across the forms involved (an item not on an attempt's form is "not
+/// presented"), scores on the item's own points.
+async fn matrices(
+    st: &AppState,
+    responses: &[xcert_store::ScoredResponse],
+) -> R<(
+    xcert_assess::analysis::data::ScoreMatrix,
+    xcert_assess::analysis::data::ChoiceMatrix,
+    Vec<i64>,
+)> {
+    use xcert_assess::analysis::data::{
+        ChoiceKey, ChoiceMatrix, ChoiceScoring, NOT_PRESENTED, OMITTED, ScoreMatrix,
+    };
+    // Columns in order of first appearance; each with the content its forms used.
+    let mut columns: Vec<i64> = Vec::new();
+    let mut content: HashMap<i64, xcert_assess::item::ItemContent> = HashMap::new();
+    let mut forms_seen: HashMap<i64, Arc<FormContent>> = HashMap::new();
+    for r in responses {
+        if let std::collections::hash_map::Entry::Vacant(e) = forms_seen.entry(r.form_id) {
+            e.insert(st.forms.get(st, r.form_id).await?);
+        }
+        if let std::collections::hash_map::Entry::Vacant(e) = content.entry(r.item_id) {
+            let form = &forms_seen[&r.form_id];
+            if let Some((_, c, _)) = form.items.iter().find(|(fi, _, _)| fi.item_id == r.item_id) {
+                e.insert(c.clone());
+                columns.push(r.item_id);
+            }
+        }
+    }
+    let col: HashMap<i64, usize> = columns.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let mut rows: Vec<i64> = Vec::new();
+    for r in responses {
+        if rows.last() != Some(&r.candidate_id) {
+            rows.push(r.candidate_id);
+        }
+    }
+    let row: HashMap<i64, usize> = rows.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let k = columns.len();
+    let mut scores = vec![f32::NAN; rows.len() * k];
+    let mut choices = vec![NOT_PRESENTED; rows.len() * k];
+    let keys: Vec<Option<ChoiceKey>> = columns
+        .iter()
+        .map(|id| match &content[id].interaction {
+            Interaction::Choice {
+                choices, correct, ..
+            } if choices.len() <= xcert_assess::analysis::data::MAX_OPTIONS => {
+                let key = choices
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| correct.contains(&c.id))
+                    .fold(0u16, |acc, (i, _)| acc | (1 << i));
+                (key != 0).then(|| ChoiceKey {
+                    options: choices.iter().map(|c| c.id.clone()).collect(),
+                    key,
+                    scoring: if content[id].scoring == xcert_assess::item::Scoring::Partial {
+                        ChoiceScoring::Partial
+                    } else {
+                        ChoiceScoring::AllOrNothing
+                    },
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    let mut max_points = vec![0.0f64; k];
+    for (j, id) in columns.iter().enumerate() {
+        max_points[j] = content[id].points;
+    }
+    for r in responses {
+        let (Some(&i), Some(&j)) = (row.get(&r.candidate_id), col.get(&r.item_id)) else {
+            continue;
+        };
+        let item_points = max_points[j];
+        if let Some(s) = r.score {
+            let scaled = if r.points > 0.0 {
+                s / r.points * item_points
+            } else {
+                0.0
+            };
+            scores[i * k + j] = scaled.clamp(0.0, item_points) as f32;
+        }
+        if let (Some(key), Response::Choice(sel)) = (&keys[j], &r.response) {
+            let set = sel
+                .iter()
+                .filter_map(|id| key.options.iter().position(|o| o == id))
+                .fold(0u16, |acc, i| acc | (1 << i));
+            choices[i * k + j] = if sel.is_empty() { OMITTED } else { set };
+        } else if keys[j].is_none() {
+            choices[i * k + j] = OMITTED;
+        }
+    }
+    let ids: Vec<String> = {
+        let mut out = Vec::with_capacity(k);
+        for id in &columns {
+            out.push(st.store.item_get(*id).await?.ident);
+        }
+        out
+    };
+    let sm =
+        ScoreMatrix::new(ids, max_points, scores).map_err(|e| AppError::Internal(e.to_string()))?;
+    let cm = ChoiceMatrix::new(keys, choices).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((sm, cm, columns))
+}
+
+/// Analyse the submitted attempts of one session, or of a certificate level across all
+/// its sessions; store the report and the items' new statistics. Returns the report id.
+pub async fn analyze(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    level: Level,
+    session_id: Option<i64>,
+    irt: xcert_assess::analysis::report::IrtRequest,
+) -> R<i64> {
+    let (p, cert) = bank_cert(st, ctx, code).await?;
+    let responses = match session_id {
+        Some(id) => {
+            let s = st.store.session_get(id).await?;
+            if s.certificate_id != cert.id {
+                return Err(AppError::NotFound(format!("exam session {id}")));
+            }
+            st.store.session_responses(id).await?
+        }
+        None => st.store.level_responses(cert.id, level).await?,
+    };
+    if responses.is_empty() {
+        return Err(invalid(
+            "session",
+            "no_responses",
+            "there are no submitted attempts to analyse yet",
+            "尚无已提交的试卷可供分析",
+        ));
+    }
+    let (scores, choices, item_ids) = matrices(st, &responses).await?;
+    let persons = scores.n_persons() as i64;
+    let items = scores.n_items() as i64;
+    let opts = xcert_assess::analysis::report::AnalysisOptions {
+        irt,
+        ..Default::default()
+    };
+    let report = tokio::task::spawn_blocking(move || {
+        xcert_assess::analysis::report::analyze(&scores, Some(&choices), &opts)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let json = serde_json::to_value(&report).unwrap_or_default();
+    let at = now();
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let id = tx
+        .analysis_save(cert.id, level, session_id, persons, items, &json)
+        .await?;
+    // The items' statistics follow the latest analysis with enough candidates.
+    for (j, item_id) in item_ids.iter().enumerate() {
+        let s = &report.items[j];
+        if s.n < 20 {
+            continue;
+        }
+        let irt = report
+            .irt
+            .as_ref()
+            .and_then(|f| f.items.iter().find(|i| i.item_id == s.item_id));
+        tx.item_set_stats(
+            *item_id,
+            &xcert_store::ItemStats {
+                n: s.n as i64,
+                p: s.facility,
+                r: s.r_item_rest,
+                a: irt.map(|i| i.a),
+                b: irt.map(|i| i.b),
+                calibrated_at: at.clone(),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A stored analysis report of a bank.
+pub async fn analysis_get(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    id: i64,
+) -> R<(CertificateRow, xcert_store::AnalysisRow)> {
+    let (_, cert) = bank_cert(st, ctx, code).await?;
+    let a = st.store.analysis_get(id).await?;
+    if a.certificate_id != cert.id {
+        return Err(AppError::NotFound(format!("analysis report {id}")));
+    }
+    Ok((cert, a))
+}
+
+/// Examiners' agreement on one practical task: ICC of the first two examiners' totals
+/// over the candidates both scored, and quadratic-weighted Cohen's kappa per criterion
+/// (criterion points as ordered categories).
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskAgreement {
+    pub task_position: i64,
+    /// Candidates scored by at least two examiners.
+    pub double_scored: usize,
+    /// ICC(2,1): two-way random, absolute agreement, single examiner.
+    pub icc_agreement: Option<f64>,
+    /// ICC(3,1): two-way mixed, consistency.
+    pub icc_consistency: Option<f64>,
+    /// (criterion id, criterion text, weighted kappa)
+    pub kappa: Vec<(String, String, Option<f64>)>,
+    /// Candidates whose examiners differ by more than the session allows.
+    pub flagged: usize,
+}
+
+/// Agreement of a session's examiners, task by task.
+pub async fn agreement(st: &AppState, s: &SessionRow) -> R<Vec<TaskAgreement>> {
+    use xcert_assess::analysis::rater::{KappaWeights, cohen_kappa, icc};
+    let scores = st.store.practical_scores(s.id).await?;
+    let mut out = Vec::new();
+    for task in &s.tasks {
+        // Per candidate, examiners' rows in a stable order (by examiner username).
+        let mut by: BTreeMap<i64, Vec<&xcert_store::PracticalScoreRow>> = BTreeMap::new();
+        for x in scores.iter().filter(|x| x.task_position == task.position) {
+            by.entry(x.candidate_id).or_default().push(x);
+        }
+        let pairs: Vec<(
+            &xcert_store::PracticalScoreRow,
+            &xcert_store::PracticalScoreRow,
+        )> = by
+            .values()
+            .filter(|v| v.len() >= 2)
+            .map(|v| (v[0], v[1]))
+            .collect();
+        let flagged = pairs
+            .iter()
+            .filter(|(a, b)| (a.total - b.total).abs() > s.disagreement_points + 1e-9)
+            .count();
+        let (icc_a, icc_c) = if pairs.len() >= 2 {
+            let table: Vec<Vec<f64>> = pairs.iter().map(|(a, b)| vec![a.total, b.total]).collect();
+            match icc(&table) {
+                Ok(i) => (i.icc2, i.icc3),
+                Err(_) => (None, None),
+            }
+        } else {
+            (None, None)
+        };
+        let (_, content) = task_scale(st, s, task.position).await?;
+        let mut kappa = Vec::new();
+        if let Interaction::Practical { scale } = &content.interaction {
+            for c in &scale.criteria {
+                let (r1, r2): (Vec<i64>, Vec<i64>) = pairs
+                    .iter()
+                    .filter_map(|(a, b)| {
+                        Some((
+                            a.criteria.get(&c.id)?.round() as i64,
+                            b.criteria.get(&c.id)?.round() as i64,
+                        ))
+                    })
+                    .unzip();
+                let k = if r1.len() >= 2 {
+                    cohen_kappa(&r1, &r2, &KappaWeights::Quadratic)
+                        .ok()
+                        .and_then(|k| k.kappa)
+                } else {
+                    None
+                };
+                kappa.push((c.id.clone(), c.text.clone(), k));
+            }
+        }
+        out.push(TaskAgreement {
+            task_position: task.position,
+            double_scored: pairs.len(),
+            icc_agreement: icc_a,
+            icc_consistency: icc_c,
+            kappa,
+            flagged,
+        });
+    }
+    Ok(out)
 }

@@ -125,6 +125,33 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     (
         "get",
+        "/certificates/{code}/analyses",
+        "item analysis",
+        "Item analysis reports of the certificate",
+        true,
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/certificates/{code}/analyses",
+        "item analysis",
+        "Analyse a session's submitted attempts (session_id) or a level across sessions: CTT, distractors, flags, Rasch/2PL (irt: none, rasch, 2pl, auto); updates the items' statistics",
+        true,
+        Some("AnalysisRequest"),
+        201,
+    ),
+    (
+        "get",
+        "/certificates/{code}/analyses/{analysis_id}",
+        "item analysis",
+        "One item analysis report",
+        true,
+        None,
+        200,
+    ),
+    (
+        "get",
         "/certificates/{code}/forms",
         "item bank",
         "Assembled forms of the certificate",
@@ -810,6 +837,7 @@ fn schemas() -> Value {
         "ProcessScores": s(json!({"rows": {"type": "array", "items": s(json!({"ticket": string, "score": {"type": ["number", "null"]}}), &["ticket"])}}), &["rows"]),
         "PracticalScore": s(json!({"criteria": {"type": "object", "additionalProperties": {"type": "number"}}, "comment": string}), &["criteria"]),
         "Mark": s(json!({"score": {"type": "number"}}), &["score"]),
+        "AnalysisRequest": s(json!({"level": string, "session_id": {"type": "integer"}, "irt": {"type": "string", "enum": ["none", "rasch", "2pl", "auto"]}}), &["level"]),
         "Answers": s(json!({"answers": {"type": "object", "description": "form position → {choice: [ids]} | {text: [..]} | {pairs: [[s,t]]} | {order: [ids]} | {extended: text}"}, "reason": {"type": "string", "enum": ["candidate", "timeout"]}}), &[]),
     })
 }

@@ -52,6 +52,14 @@ pub fn routes() -> Router<AppState> {
         .route("/certificates/{code}/items.xlsx", get(export_xlsx))
         .route("/item-template.xlsx", get(item_template))
         .route(
+            "/certificates/{code}/analyses",
+            get(analyses_list).post(analysis_run),
+        )
+        .route(
+            "/certificates/{code}/analyses/{analysis_id}",
+            get(analysis_get),
+        )
+        .route(
             "/certificates/{code}/forms",
             get(forms_list).post(forms_create),
         )
@@ -272,6 +280,57 @@ async fn item_template() -> ApiResult<Response> {
     let bytes = xcert_assess::interchange::template_xlsx()
         .map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(download(bytes, "xcert-item-template.xlsx", XLSX))
+}
+
+async fn analyses_list(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let (_, cert) = svc::bank_cert(&st, &ctx, &code).await?;
+    let rows = st.store.analyses(cert.id).await?;
+    Ok(Json(json!({"items": rows, "total": rows.len()})))
+}
+
+#[derive(Deserialize)]
+struct AnalysisBody {
+    level: String,
+    #[serde(default)]
+    session_id: Option<i64>,
+    #[serde(default)]
+    irt: Option<xcert_assess::analysis::report::IrtRequest>,
+}
+
+async fn analysis_run(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    b: Bytes,
+) -> ApiResult<Response> {
+    let b: AnalysisBody = body(&b)?;
+    let level = xcert_domain::framework::Level::parse("level", &b.level)
+        .map_err(|e| AppError::Invalid(vec![e]))?;
+    let id = svc::analyze(
+        &st,
+        &ctx,
+        &code,
+        level,
+        b.session_id,
+        b.irt
+            .unwrap_or(xcert_assess::analysis::report::IrtRequest::Auto),
+    )
+    .await?;
+    let (_, a) = svc::analysis_get(&st, &ctx, &code, id).await?;
+    Ok((StatusCode::CREATED, Json(json!(a))).into_response())
+}
+
+async fn analysis_get(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((code, id)): Path<(String, i64)>,
+) -> ApiResult<Json<Value>> {
+    let (_, a) = svc::analysis_get(&st, &ctx, &code, id).await?;
+    Ok(Json(json!(a)))
 }
 
 async fn forms_list(
