@@ -33,6 +33,9 @@ pub struct DeliveredItem {
     pub multiple: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_length: Option<u32>,
+    /// Images the stem and options show (by content hash, served to signed-in users).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<crate::item::MediaRef>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -97,6 +100,7 @@ pub fn deliver(entries: &[FormEntry<'_>], seed: u64, shuffle_items: bool) -> Vec
             blanks: 0,
             multiple: false,
             expected_length: None,
+            media: c.media.clone(),
         };
         match &c.interaction {
             Interaction::Choice {

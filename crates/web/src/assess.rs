@@ -1455,6 +1455,15 @@ async fn preview_of(
 ) -> R<ImportPreview> {
     let mut items = Vec::new();
     let (mut new, mut versions, mut same) = (0, 0, 0);
+    // Media are stored under their SHA-256, so the key they will have is known now.
+    let keys: HashMap<&str, String> = report
+        .media
+        .iter()
+        .map(|m| {
+            use sha2::Digest;
+            (m.path.as_str(), hex::encode(sha2::Sha256::digest(&m.bytes)))
+        })
+        .collect();
     for it in &report.items {
         let outcome = match st
             .store
@@ -1465,6 +1474,9 @@ async fn preview_of(
                 let cur = st.store.item_version(existing.id, None).await?;
                 let mut c = it.item.content.clone();
                 c.stem = xcert_assess::markup::sanitize(&c.stem);
+                for m in &mut c.media {
+                    m.object = keys.get(m.path.as_str()).cloned();
+                }
                 if xcert_store::content_hash(&c) != cur.content_hash {
                     versions += 1;
                     "new_version"

@@ -146,6 +146,7 @@ async fn session_analysis_reproduces_lsat7() {
     )
     .await;
     assert_eq!(s, 201, "{v}");
+    let report_id = v["id"].as_i64().unwrap();
     let r = &v["report"];
     // Published values (the brief of this capability; R psych alpha() and mirt agree).
     let alpha = r["test"]["alpha"].as_f64().unwrap();
@@ -201,4 +202,30 @@ async fn session_analysis_reproduces_lsat7() {
     let a = v["item"]["stats"]["a"].as_f64().unwrap();
     assert!((a - 1.706).abs() < 0.01, "{v}");
     assert!((v["item"]["stats"]["p"].as_f64().unwrap() - 0.772).abs() < 5e-4);
+    // The report page draws the item map and the scatter, and lists the statistics.
+    let (c, _) = app.sign_in_page("teo_a").await;
+    let page = c
+        .get(app.url(&format!("/admin/bank/LSAT-7/analyses/{report_id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for part in [
+        "chart-item-map",
+        "chart-difficulty-discrimination",
+        "chart-score-distribution",
+        "id=\"alpha\">0.453",
+        "data-item=\"Item3\"",
+    ] {
+        assert!(page.contains(part), "{part} missing");
+    }
+    let (other, _) = app.sign_in_page("teo_b").await;
+    let r = other
+        .get(app.url(&format!("/admin/bank/LSAT-7/analyses/{report_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
 }

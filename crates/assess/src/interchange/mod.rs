@@ -28,7 +28,9 @@ pub use moodle::import_moodle_xml;
 pub use package::{DirPackage, PackageError, PackageFiles, ZipPackage};
 pub use qti::{import_qti, import_qti_dir, import_qti_zip};
 pub use qti_export::{XCERT_QTI_NS, export_qti3};
-pub use xlsx::{export_xlsx, import_xlsx, template_xlsx};
+pub use xlsx::{
+    Column, columns, export_xlsx, import_xlsx, item_from_cells, item_to_cells, template_xlsx,
+};
 
 /// How bad a problem is: an error keeps its item out of the import, a warning does not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

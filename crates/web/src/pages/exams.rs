@@ -841,7 +841,7 @@ async fn task_page(
         ctx,
         "exam_score_task.html",
         context! {
-            s => s, c => c, task => t, stem => sanitize(&content.stem), criteria => criteria,
+            s => s, c => c, task => t, stem => svc::render_rich(&content.stem, &content.media), criteria => criteria,
             max_points => num(scale.max_points()), comment => comment,
             my_total => mine.as_ref().map(|m| m.total),
             others => others, combined => standing.and_then(|x| x.score),
@@ -1328,7 +1328,7 @@ fn items_view(v: &AttemptView) -> Vec<Value> {
                 .choices
                 .iter()
                 .enumerate()
-                .map(|(k, c)| context! { id => c.id, letter => letter(k), text => sanitize(&c.text), checked => chosen.contains(&c.id.as_str()) })
+                .map(|(k, c)| context! { id => c.id, letter => letter(k), text => svc::render_rich(&c.text, &d.media), checked => chosen.contains(&c.id.as_str()) })
                 .collect();
             let blanks: Vec<Value> = (0..d.blanks as usize)
                 .map(|k| {
@@ -1347,13 +1347,13 @@ fn items_view(v: &AttemptView) -> Vec<Value> {
                 .sources
                 .iter()
                 .enumerate()
-                .map(|(k, s)| context! { k => k, id => s.id, text => sanitize(&s.text), target => pairs.get(s.id.as_str()).copied() })
+                .map(|(k, s)| context! { k => k, id => s.id, text => svc::render_rich(&s.text, &d.media), target => pairs.get(s.id.as_str()).copied() })
                 .collect();
             let targets: Vec<Value> = d
                 .targets
                 .iter()
                 .enumerate()
-                .map(|(k, t)| context! { id => t.id, letter => letter(k), text => sanitize(&t.text), plain => plain_text(&t.text) })
+                .map(|(k, t)| context! { id => t.id, letter => letter(k), text => svc::render_rich(&t.text, &d.media), plain => plain_text(&t.text) })
                 .collect();
             // Ordering: the saved order first (with ranks), then any option not in it.
             let order: Vec<Value> = {
@@ -1375,7 +1375,7 @@ fn items_view(v: &AttemptView) -> Vec<Value> {
                     }
                 }
                 idx.into_iter()
-                    .map(|(k, rank)| context! { k => k, id => d.choices[k].id, text => sanitize(&d.choices[k].text), rank => rank })
+                    .map(|(k, rank)| context! { k => k, id => d.choices[k].id, text => svc::render_rich(&d.choices[k].text, &d.media), rank => rank })
                     .collect()
             };
             let extended = match saved {
@@ -1384,7 +1384,7 @@ fn items_view(v: &AttemptView) -> Vec<Value> {
             };
             context! {
                 n => i + 1, pos => pos, kind => d.kind.as_str(), kind_zh => d.kind.zh(), kind_en => d.kind.en(),
-                atype => answer_type(d), stem => sanitize(&d.stem), points => num(d.points),
+                atype => answer_type(d), stem => svc::render_rich(&d.stem, &d.media), points => num(d.points),
                 multiple => d.multiple, choices => choices, blanks => blanks, sources => sources,
                 targets => targets, order => order, extended => extended,
                 ranks => (1..=d.choices.len()).collect::<Vec<_>>(),
@@ -1589,6 +1589,7 @@ mod tests {
             blanks: 2,
             multiple: kind == ItemKind::MultipleChoice,
             expected_length: None,
+            media: vec![],
         }
     }
 
