@@ -51,6 +51,10 @@ pub struct Blueprint {
     /// No item in two forms of one assembly.
     #[serde(default = "yes")]
     pub no_overlap: bool,
+    /// When `no_overlap` is off: the most forms of one assembly an item may appear in
+    /// (`None`: any number of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_forms_per_item: Option<u32>,
     /// Leave out items already delivered this many times or more (exposure control).
     #[serde(default)]
     pub max_usage: Option<u32>,
@@ -125,6 +129,33 @@ impl Blueprint {
                 ));
             }
         }
+        for (i, t) in self.types.iter().enumerate() {
+            if self.types[..i].iter().any(|o| o.kind == t.kind) {
+                errs.push(FieldError::new(
+                    "types",
+                    "duplicate_type",
+                    format!("{} is listed twice", t.kind.en()),
+                    format!("{}重复列出", t.kind.zh()),
+                ));
+            }
+        }
+        for (i, c) in self.cells.iter().enumerate() {
+            if c.code.trim().is_empty() {
+                errs.push(FieldError::new(
+                    "cells",
+                    "blank_cell",
+                    format!("cell {} has no outline code", i + 1),
+                    format!("第 {} 个内容单元缺少编码", i + 1),
+                ));
+            } else if self.cells[..i].iter().any(|o| o.code == c.code) {
+                errs.push(FieldError::new(
+                    "cells",
+                    "duplicate_cell",
+                    format!("cell {} is listed twice", c.code),
+                    format!("内容单元 {} 重复列出", c.code),
+                ));
+            }
+        }
         let n = self.items_per_form();
         let min: u32 = self.cells.iter().map(|c| c.min_items).sum();
         let max: u32 = self.cells.iter().map(|c| c.max_items).sum();
@@ -145,6 +176,40 @@ impl Blueprint {
                 format!("the cells ask for {min}–{max} items but a form holds {n}"),
                 format!("各内容单元要求 {min}–{max} 题，而每套试卷共 {n} 题"),
             ));
+        }
+        if !self.no_overlap && self.max_forms_per_item == Some(0) {
+            errs.push(FieldError::new(
+                "max_forms_per_item",
+                "bad_max_forms",
+                "an item may appear in at least one form",
+                "每题可出现的最多套数至少为 1",
+            ));
+        }
+        if self.max_usage == Some(0) {
+            errs.push(FieldError::new(
+                "max_usage",
+                "bad_max_usage",
+                "an exposure cap of 0 leaves out every item: use at least 1, or no cap",
+                "曝光上限为 0 会排除所有题目：应至少为 1，或不设上限",
+            ));
+        }
+        if self.theta.is_empty() || self.theta.len() > 9 {
+            errs.push(FieldError::new(
+                "theta",
+                "bad_theta",
+                "give between 1 and 9 ability points (θ) for the information target",
+                "能力点（θ）应有 1 至 9 个",
+            ));
+        }
+        for t in &self.theta {
+            if !(t.is_finite() && (-4.0..=4.0).contains(t)) {
+                errs.push(FieldError::new(
+                    "theta",
+                    "bad_theta_value",
+                    format!("ability point {t} lies outside −4 … 4"),
+                    format!("能力点 {t} 超出 −4 至 4 的范围"),
+                ));
+            }
         }
         if let Some(d) = self.difficulty
             && (d.min_mean > d.max_mean || d.min_mean < 1.0 || d.max_mean > 5.0)
@@ -211,6 +276,7 @@ impl Blueprint {
             difficulty: None,
             time_limit_minutes,
             no_overlap: true,
+            max_forms_per_item: None,
             max_usage: None,
             theta: default_theta(),
         }
