@@ -3,6 +3,7 @@
 //! (per-candidate shuffling), results rules, item analysis (classical and IRT) and rater
 //! agreement. Pure: no database, no network; the store and web crates bring the I/O.
 
+pub mod assemble;
 pub mod blueprint;
 pub mod delivery;
 pub mod item;
