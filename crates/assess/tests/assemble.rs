@@ -973,3 +973,135 @@ fn bad_pool_values_name_the_row() {
     );
     assert!(errs.iter().any(|e| e.field == "pool[1].difficulty"));
 }
+
+// ---------------------------------------------------------------- the bound
+
+/// The LP relaxation of the full per-form model, written out here with good_lp, must give
+/// the same optimum as the aggregated relaxation the library reports as its bound.
+#[test]
+fn the_reported_bound_is_the_full_models_lp_relaxation() {
+    use good_lp::{Expression, ProblemVariables, Solution, SolverModel, microlp, variable};
+    let (mut bp, pool) = random_instance(21);
+    bp.no_overlap = true;
+    bp.max_usage = None;
+    bp.forms = 3;
+    // no testlets here, so every unit is one item
+    let pool: Vec<PoolItem> = pool
+        .into_iter()
+        .map(|mut p| {
+            p.testlet = None;
+            p
+        })
+        .collect();
+    let d = diagnose(&bp, &pool).unwrap();
+    assert!(d.shortages.is_empty(), "{:?}", d.shortages);
+    let bound = d.bound.unwrap();
+
+    let usable: Vec<&PoolItem> = pool
+        .iter()
+        .filter(|p| bp.types.iter().any(|t| t.kind == p.kind))
+        .filter(|p| bp.cells.iter().any(|c| in_cell(p, &c.code)))
+        .collect();
+    let nf = bp.forms as usize;
+    let mut vars = ProblemVariables::new();
+    // x[f][i]: item i's share of form f
+    let x: Vec<Vec<_>> = (0..nf)
+        .map(|_| {
+            usable
+                .iter()
+                .map(|_| vars.add(variable().min(0.0).max(1.0)))
+                .collect()
+        })
+        .collect();
+    let y = vars.add(variable().min(0.0));
+    let mut model = vars.maximise(y).using(microlp);
+    let n = bp.items_per_form() as f64;
+    for xf in &x {
+        let sum = |w: &dyn Fn(&PoolItem) -> f64| {
+            let mut e = Expression::default();
+            for (p, v) in usable.iter().zip(xf) {
+                e.add_mul(w(p), *v);
+            }
+            e
+        };
+        for q in &bp.types {
+            model.add_constraint(sum(&|p| (p.kind == q.kind) as u8 as f64).eq(q.count as f64));
+        }
+        for c in &bp.cells {
+            let e = sum(&|p| in_cell(p, &c.code) as u8 as f64);
+            model.add_constraint(e.clone().geq(c.min_items as f64));
+            model.add_constraint(e.leq(c.max_items as f64));
+        }
+        if let Some(dt) = bp.difficulty {
+            let e = sum(&|p| p.difficulty.unwrap_or(3.0));
+            model.add_constraint(e.clone().geq(dt.min_mean * n));
+            model.add_constraint(e.leq(dt.max_mean * n));
+        }
+        model.add_constraint(sum(&|p| seconds(p)).leq(bp.time_limit_minutes as f64 * 60.0));
+        let groups: BTreeSet<&str> = usable
+            .iter()
+            .filter_map(|p| p.enemy_group.as_deref())
+            .collect();
+        for g in groups {
+            model.add_constraint(
+                sum(&|p| (p.enemy_group.as_deref() == Some(g)) as u8 as f64).leq(1.0),
+            );
+        }
+        for th in &bp.theta {
+            let e = sum(&|p| {
+                let (a, b) = params(p);
+                info(a, b, *th)
+            });
+            model.add_constraint((e - y).geq(0.0));
+        }
+    }
+    for i in 0..usable.len() {
+        let mut e = Expression::default();
+        for xf in &x {
+            e.add_mul(1.0, xf[i]);
+        }
+        model.add_constraint(e.leq(1.0));
+    }
+    let sol = model.solve().unwrap();
+    let full = sol.value(y);
+    assert!(
+        (full - bound).abs() < 1e-6 * (1.0 + bound),
+        "full LP {full} vs aggregated {bound}"
+    );
+}
+
+#[test]
+fn cells_and_types_short_only_together_are_found_by_the_flow_check() {
+    // Areas 1 and 2 hold only single-choice items and need 2 each; a form takes only 3
+    // single-choice items, so together they are one short. Each cell alone (2 ≤ 3) and
+    // each type alone have enough.
+    let mut pool = Vec::new();
+    for i in 0..5 {
+        pool.push(item(i, ItemKind::SingleChoice, "1.1", 3.0));
+        pool.push(item(10 + i, ItemKind::SingleChoice, "2.1", 3.0));
+        pool.push(item(20 + i, ItemKind::SingleChoice, "3.1", 3.0));
+        pool.push(item(30 + i, ItemKind::TrueFalse, "3.2", 3.0));
+    }
+    let bp = blueprint(
+        1,
+        vec![
+            cell("1", "甲", 2, 2),
+            cell("2", "乙", 2, 2),
+            cell("3", "丙", 2, 4),
+        ],
+        vec![
+            quota(ItemKind::SingleChoice, 3),
+            quota(ItemKind::TrueFalse, 3),
+        ],
+    );
+    let d = diagnose(&bp, &pool).unwrap();
+    assert_eq!(d.shortages.len(), 1, "{:?}", d.shortages);
+    let s = &d.shortages[0];
+    assert_eq!(s.kind, ShortageKind::Counts);
+    assert_eq!((s.needed, s.available, s.short_by), (4.0, 3.0, 1.0));
+    assert!(
+        s.en.starts_with("work area 1 (甲) and work area 2 (乙) together need 4 items"),
+        "{}",
+        s.en
+    );
+}

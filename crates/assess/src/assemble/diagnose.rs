@@ -8,7 +8,8 @@
 //!    type's places) and a type against the cells' maxima;
 //! 3. enemy groups: a group gives at most one unit to a form;
 //! 4. when every item lies in exactly one cell, the exact flow check of the type and cell
-//!    counts together (a transportation problem with lower bounds, solved by max-flow);
+//!    counts together (a transportation problem with lower bounds, solved by max-flow),
+//!    named by the smallest set of cells (or of types) that is short;
 //! 5. the aggregated linear relaxation (see `lp.rs`): the reachable mean difficulty and
 //!    the quickest forms under the counts, then the difficulty band, time limit and enemy
 //!    groups together. 1–4 are exact counts; 5 is exact for the relaxation (a fractional
@@ -446,12 +447,13 @@ pub(crate) fn diagnose_model(bp: &Blueprint, m: &Model) -> (Vec<Shortage>, Optio
         return (out, None);
     }
 
-    // 4. Type and cell counts together (exact max-flow), when cells are disjoint.
+    // 4. Type and cell counts together (exact max-flow), when cells are disjoint; named by
+    // the smallest set of cells (or types) that is short, if one is.
     if m.cells_disjoint
         && !bp.cells.is_empty()
         && let Some(s) = counts_flow(&cx, &cnt)
     {
-        out.push(s);
+        out.push(hall_sets(&cx, &cnt).unwrap_or(s));
         return (out, None);
     }
 
@@ -566,6 +568,122 @@ fn enemies(cx: &Ctx<'_>, out: &mut Vec<Shortage>) {
     }
     for (t, q) in cx.bp.types.iter().enumerate() {
         check(false, t, q.count);
+    }
+}
+
+/// Sets of two or more cells that together need more items than the type counts let
+/// them have (Σ_S F·min_c > Σ_t min(F·n_t, places of S in t)), then sets of types that
+/// need more than the cells can take (Σ_T F·n_t > Σ_c min(F·max_c, places of c in T));
+/// the smallest such set first. Up to 12 cells and 8 types are searched.
+fn hall_sets(cx: &Ctx<'_>, cnt: &Counts) -> Option<Shortage> {
+    let (nc, nt) = (cx.m.n_cells(), cx.m.n_types());
+    let f = cx.f;
+    let by_size = |n: usize| {
+        let mut v: Vec<u32> = (1u32..(1 << n)).filter(|s| s.count_ones() >= 2).collect();
+        v.sort_by_key(|s| (s.count_ones(), *s));
+        v
+    };
+    if nc <= 12 {
+        for set in by_size(nc) {
+            let cells: Vec<usize> = (0..nc).filter(|c| set & (1 << c) != 0).collect();
+            let need: u32 = cells.iter().map(|&c| cx.bp.cells[c].min_items * f).sum();
+            let mut usable = 0;
+            let mut parts_en = Vec::new();
+            let mut parts_zh = Vec::new();
+            for t in 0..nt {
+                let have: u32 = cells.iter().map(|&c| cnt.places_ct[c][t]).sum();
+                let cap = cx.bp.types[t].count * f;
+                usable += have.min(cap);
+                let k = cx.bp.types[t].kind;
+                if have > cap {
+                    parts_en.push(format!(
+                        "{}: the forms take only {cap}",
+                        k.en().to_lowercase()
+                    ));
+                    parts_zh.push(format!("{}各套共只需 {cap} 道", k.zh()));
+                } else if have > 0 {
+                    parts_en.push(format!("{}: {have} in the pool", k.en().to_lowercase()));
+                    parts_zh.push(format!("{}题池中 {have} 道", k.zh()));
+                }
+            }
+            if usable < need {
+                let short = need - usable;
+                let (l_en, l_zh): (Vec<String>, Vec<String>) = cells
+                    .iter()
+                    .map(|&c| cell_label(&cx.bp.cells[c].code, &cx.bp.cells[c].title))
+                    .unzip();
+                return Some(Shortage {
+                    kind: ShortageKind::Counts,
+                    cell: None,
+                    cell_title: None,
+                    item_kind: None,
+                    per_form: cells.iter().map(|&c| cx.bp.cells[c].min_items).sum::<u32>() as f64,
+                    needed: need as f64,
+                    available: usable as f64,
+                    short_by: short as f64,
+                    excluded_by_exposure: 0,
+                    en: format!(
+                        "{} together need {need} items over the {f} form(s), but with the blueprint's type counts at most {usable} of their items can be used ({}): short by {short}",
+                        join_and(&l_en),
+                        parts_en.join("; ")
+                    ),
+                    zh: format!(
+                        "{}合计需 {need} 题（{f} 套），但按蓝图题型题量其题目最多只能用 {usable} 道（{}）：缺 {short} 题",
+                        l_zh.join("、"),
+                        parts_zh.join("；")
+                    ),
+                });
+            }
+        }
+    }
+    if nt <= 8 {
+        for set in by_size(nt) {
+            let types: Vec<usize> = (0..nt).filter(|t| set & (1 << t) != 0).collect();
+            let need: u32 = types.iter().map(|&t| cx.bp.types[t].count * f).sum();
+            let usable: u32 = (0..nc)
+                .map(|c| {
+                    let have: u32 = types.iter().map(|&t| cnt.places_ct[c][t]).sum();
+                    have.min(cx.bp.cells[c].max_items * f)
+                })
+                .sum();
+            if usable < need {
+                let short = need - usable;
+                let names_en: Vec<String> = types
+                    .iter()
+                    .map(|&t| cx.bp.types[t].kind.en().to_lowercase())
+                    .collect();
+                let names_zh: Vec<&str> = types.iter().map(|&t| cx.bp.types[t].kind.zh()).collect();
+                return Some(Shortage {
+                    kind: ShortageKind::Counts,
+                    cell: None,
+                    cell_title: None,
+                    item_kind: None,
+                    per_form: types.iter().map(|&t| cx.bp.types[t].count).sum::<u32>() as f64,
+                    needed: need as f64,
+                    available: usable as f64,
+                    short_by: short as f64,
+                    excluded_by_exposure: 0,
+                    en: format!(
+                        "{} items together: the forms need {need}, but the cells holding them can take at most {usable}: short by {short}",
+                        join_and(&names_en)
+                    ),
+                    zh: format!(
+                        "{}合计各套共需 {need} 题，但其所在内容单元最多只能容纳 {usable} 题：缺 {short} 题",
+                        names_zh.join("、")
+                    ),
+                });
+            }
+        }
+    }
+    None
+}
+
+/// "a", "a and b", "a, b and c".
+fn join_and(parts: &[String]) -> String {
+    match parts {
+        [] => String::new(),
+        [a] => a.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }
 
