@@ -22,6 +22,9 @@ use std::time::Instant;
 
 const EPS: f64 = 1e-9;
 
+/// Rounds of perturbation without improvement after which the search ends.
+const STALE_ROUNDS: u32 = 200;
+
 #[derive(Debug, Clone)]
 struct Form {
     units: Vec<usize>,
@@ -356,7 +359,7 @@ pub(crate) fn run(m: &Model, seed: u64, rounds: u32, target: f64, deadline: Inst
                 cut_short = true;
                 break;
             }
-            perturb(&mut st, &mut rng, &mut dirty, 1 + stale / 15);
+            perturb(&mut st, &mut rng, &mut dirty);
             local_search(&mut st, &ranked, &mut dirty, deadline);
             let key = (st.sorted_info(), st.penalty());
             let better = match lex_better(&key.0, &best_key.0) {
@@ -369,16 +372,10 @@ pub(crate) fn run(m: &Model, seed: u64, rounds: u32, target: f64, deadline: Inst
                 best_key = key;
                 stale = 0;
             } else {
-                // Keep wandering from a slightly worse state (threshold acceptance);
-                // go back to the best when it falls too far behind, and every tenth time.
+                st = best.clone();
+                dirty.fill(false);
                 stale += 1;
-                let behind = key.0.first().copied().unwrap_or(0.0)
-                    < best_key.0.first().copied().unwrap_or(0.0) * (1.0 - 0.003);
-                if behind || stale % 10 == 0 {
-                    st = best.clone();
-                    dirty.fill(false);
-                }
-                if stale > 120 {
+                if stale > STALE_ROUNDS {
                     break;
                 }
             }
@@ -794,11 +791,10 @@ fn key_gt(a: (f64, f64, f64), b: (f64, f64, f64)) -> bool {
     a.2 > b.2 + tol
 }
 
-/// A few seeded random feasible moves, mostly around the weakest form; more of them the
-/// longer the search has not improved (`strength`).
-fn perturb(st: &mut State<'_>, rng: &mut ChaCha8Rng, dirty: &mut [bool], strength: usize) {
+/// A few seeded random feasible moves, mostly around the weakest form.
+fn perturb(st: &mut State<'_>, rng: &mut ChaCha8Rng, dirty: &mut [bool]) {
     let m = st.m;
-    let steps = (m.items_per_form as usize / 8).clamp(2, 8) * strength.min(4);
+    let steps = (m.items_per_form as usize / 8).clamp(2, 8);
     let weakest = (0..m.forms)
         .min_by(|&a, &b| st.forms[a].min_info().total_cmp(&st.forms[b].min_info()))
         .unwrap_or(0);

@@ -163,7 +163,7 @@ impl Default for AssemblyOptions {
             time_limit: Duration::from_secs(30),
             mip_gap: 0.01,
             seed: 1,
-            heuristic_rounds: 200,
+            heuristic_rounds: 2000,
             threads: None,
             always_solve: false,
             warm_start: true,
@@ -361,7 +361,7 @@ pub fn assemble(
     let heuristic_budget = if opts.solver == SolverChoice::Heuristic {
         opts.time_limit
     } else {
-        opts.time_limit.mul_f64(0.3)
+        opts.time_limit.mul_f64(0.5)
     };
     let cold = !opts.warm_start && opts.solver != SolverChoice::Heuristic;
     // The heuristic may stop as soon as it is within the asked gap of the bound.
