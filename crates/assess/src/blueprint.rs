@@ -157,8 +157,10 @@ impl Blueprint {
             }
         }
         let n = self.items_per_form();
-        let min: u32 = self.cells.iter().map(|c| c.min_items).sum();
-        let max: u32 = self.cells.iter().map(|c| c.max_items).sum();
+        // A task listed inside a listed area counts within the area, not beside it.
+        let top = || self.cells.iter().filter(|c| !self.is_nested(&c.code));
+        let min: u32 = top().map(|c| c.min_items).sum();
+        let max: u32 = top().map(|c| c.max_items).sum();
         for c in &self.cells {
             if c.min_items > c.max_items {
                 errs.push(FieldError::new(
@@ -222,6 +224,13 @@ impl Blueprint {
             ));
         }
         if errs.is_empty() { Ok(()) } else { Err(errs) }
+    }
+
+    /// Whether `code` lies inside another cell of the blueprint (task `1.2` inside area `1`).
+    pub fn is_nested(&self, code: &str) -> bool {
+        self.cells.iter().any(|o| {
+            o.code != code && code.starts_with(&o.code) && code[o.code.len()..].starts_with('.')
+        })
     }
 
     /// A first blueprint for a level from the standard: one cell per work area that has
@@ -335,6 +344,37 @@ mod tests {
         // Hamilton on (5, 3, 2) of 7: quotas 3.5, 2.1, 1.4 → 3+1, 2, 1 = 4, 2, 1.
         assert_eq!(apportion(&[5.0, 3.0, 2.0], 7), vec![4, 2, 1]);
         assert_eq!(apportion(&[0.0, 0.0], 5), vec![0, 0]);
+    }
+
+    #[test]
+    fn a_task_inside_an_area_is_not_counted_twice() {
+        let cell = |code: &str, k: u32| BlueprintCell {
+            code: code.into(),
+            title: String::new(),
+            weight: 0.0,
+            min_items: k,
+            max_items: k,
+        };
+        let b = Blueprint {
+            level: Level::Junior,
+            title: "t".into(),
+            forms: 1,
+            cells: vec![cell("1", 4), cell("1.2", 2), cell("2", 2), cell("12", 0)],
+            types: vec![TypeQuota {
+                kind: ItemKind::SingleChoice,
+                count: 6,
+                points_each: 1.0,
+            }],
+            difficulty: None,
+            time_limit_minutes: 30,
+            no_overlap: true,
+            max_forms_per_item: None,
+            max_usage: None,
+            theta: default_theta(),
+        };
+        assert!(b.is_nested("1.2") && !b.is_nested("1") && !b.is_nested("12"));
+        // 4 + 2 + 0 at the top level = 6 items, the form's length
+        assert!(b.validate().is_ok(), "{:?}", b.validate());
     }
 
     #[test]

@@ -1105,3 +1105,74 @@ fn cells_and_types_short_only_together_are_found_by_the_flow_check() {
         s.en
     );
 }
+
+#[test]
+fn a_task_cell_inside_an_area_cell_counts_in_both() {
+    // Area 1 takes 4 items, of which its task 1.2 takes 1 or 2; area 2 takes 2.
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut pool = Vec::new();
+    for i in 0..40 {
+        let req = match i % 4 {
+            0 | 1 => "1.1.1",
+            2 => "1.2.1",
+            _ => "2.1.1",
+        };
+        pool.push(
+            item(i, ItemKind::SingleChoice, req, 3.0)
+                .with_irt(rng.gen_range(0.5..2.0), rng.gen_range(-1.5..1.5)),
+        );
+    }
+    let bp = blueprint(
+        2,
+        vec![
+            cell("1", "甲", 4, 4),
+            cell("1.2", "甲乙", 1, 2),
+            cell("2", "乙", 2, 2),
+        ],
+        vec![quota(ItemKind::SingleChoice, 6)],
+    );
+    for solver in SolverChoice::available() {
+        let a = assemble(&bp, &pool, &opts(solver)).unwrap();
+        let errs = check(&bp, &pool, &a);
+        assert!(errs.is_empty(), "{solver:?}: {errs:?}");
+        for f in &a.forms {
+            assert_eq!(f.stats.per_cell[0].assembled, 4);
+            assert!((1..=2).contains(&f.stats.per_cell[1].assembled));
+        }
+    }
+}
+
+#[test]
+fn pool_items_come_from_bank_items() {
+    use xcert_assess::item::{Choice, Interaction, Item, ItemContent, ItemMeta, Scoring};
+    let it = Item {
+        meta: ItemMeta {
+            ident: "SGCC-1".into(),
+            requirements: vec!["2.1.3".into()],
+            difficulty: Some(4.0),
+            enemy_group: Some("g".into()),
+            time_seconds: Some(75),
+            ..ItemMeta::default()
+        },
+        content: ItemContent {
+            kind: ItemKind::SingleChoice,
+            stem: "<p>?</p>".into(),
+            interaction: Interaction::Choice {
+                choices: vec![Choice::new("A", "a"), Choice::new("B", "b")],
+                correct: vec!["A".into()],
+                shuffle: true,
+            },
+            points: 1.0,
+            scoring: Scoring::AllOrNothing,
+            explanation: None,
+            media: vec![],
+        },
+    };
+    let p = PoolItem::from_item(42, &it, 3);
+    assert_eq!((p.id, p.kind, p.usage), (42, ItemKind::SingleChoice, 3));
+    assert_eq!(p.requirements, vec!["2.1.3".to_string()]);
+    assert_eq!((p.difficulty, p.time_seconds), (Some(4.0), Some(75)));
+    assert_eq!(p.enemy_group.as_deref(), Some("g"));
+    // uncalibrated: a = 1, b = 4 − 3
+    assert_eq!(p.irt_or_derived(), Irt2pl { a: 1.0, b: 1.0 });
+}
