@@ -4,11 +4,15 @@
 //! exposure cap, while the weakest form's test information at the blueprint's θ points is
 //! as large as possible (maximin, 2PL Fisher information).
 //!
-//! [`assemble`] first [`diagnose`]s the pool against the blueprint, so an impossible
-//! blueprint gets a table of [`Shortage`]s instead of a solver failure; then runs the
-//! heuristic (instant, seeded); then, unless the heuristic is already within the asked gap
-//! of the linear-relaxation bound, the MIP solver (microlp, or HiGHS with the `highs`
-//! feature) warm-started from it, under a time limit that returns the best forms so far.
+//! [`assemble`] runs, within one time limit:
+//! 1. [`diagnose`]: an impossible blueprint gets a table of [`Shortage`]s, not a solver
+//!    failure; a feasible one gets the aggregated linear-relaxation bound (`lp.rs`);
+//! 2. the seeded heuristic (`heuristic.rs`), which stops as soon as it is within the asked
+//!    gap of that bound — for the sizes of a certificate's bank this usually ends the run;
+//! 3. otherwise (or when asked) the MIP solver, microlp or HiGHS with the `highs` feature,
+//!    warm-started from the heuristic: on the full model (`mip.rs`) when it has at most
+//!    [`FULL_MODEL_MAX_VARS`] variables, else on pairs of forms (`lns.rs`). The best
+//!    forms found so far come back when the time is up, with status, bound and gap.
 
 mod diagnose;
 mod heuristic;
