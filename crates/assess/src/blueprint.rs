@@ -51,6 +51,10 @@ pub struct Blueprint {
     /// No item in two forms of one assembly.
     #[serde(default = "yes")]
     pub no_overlap: bool,
+    /// When `no_overlap` is off: the most forms of one assembly an item may appear in
+    /// (`None`: any number of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_forms_per_item: Option<u32>,
     /// Leave out items already delivered this many times or more (exposure control).
     #[serde(default)]
     pub max_usage: Option<u32>,
@@ -125,9 +129,38 @@ impl Blueprint {
                 ));
             }
         }
+        for (i, t) in self.types.iter().enumerate() {
+            if self.types[..i].iter().any(|o| o.kind == t.kind) {
+                errs.push(FieldError::new(
+                    "types",
+                    "duplicate_type",
+                    format!("{} is listed twice", t.kind.en()),
+                    format!("{}重复列出", t.kind.zh()),
+                ));
+            }
+        }
+        for (i, c) in self.cells.iter().enumerate() {
+            if c.code.trim().is_empty() {
+                errs.push(FieldError::new(
+                    "cells",
+                    "blank_cell",
+                    format!("cell {} has no outline code", i + 1),
+                    format!("第 {} 个内容单元缺少编码", i + 1),
+                ));
+            } else if self.cells[..i].iter().any(|o| o.code == c.code) {
+                errs.push(FieldError::new(
+                    "cells",
+                    "duplicate_cell",
+                    format!("cell {} is listed twice", c.code),
+                    format!("内容单元 {} 重复列出", c.code),
+                ));
+            }
+        }
         let n = self.items_per_form();
-        let min: u32 = self.cells.iter().map(|c| c.min_items).sum();
-        let max: u32 = self.cells.iter().map(|c| c.max_items).sum();
+        // A task listed inside a listed area counts within the area, not beside it.
+        let top = || self.cells.iter().filter(|c| !self.is_nested(&c.code));
+        let min: u32 = top().map(|c| c.min_items).sum();
+        let max: u32 = top().map(|c| c.max_items).sum();
         for c in &self.cells {
             if c.min_items > c.max_items {
                 errs.push(FieldError::new(
@@ -146,6 +179,40 @@ impl Blueprint {
                 format!("各内容单元要求 {min}–{max} 题，而每套试卷共 {n} 题"),
             ));
         }
+        if !self.no_overlap && self.max_forms_per_item == Some(0) {
+            errs.push(FieldError::new(
+                "max_forms_per_item",
+                "bad_max_forms",
+                "an item may appear in at least one form",
+                "每题可出现的最多套数至少为 1",
+            ));
+        }
+        if self.max_usage == Some(0) {
+            errs.push(FieldError::new(
+                "max_usage",
+                "bad_max_usage",
+                "an exposure cap of 0 leaves out every item: use at least 1, or no cap",
+                "曝光上限为 0 会排除所有题目：应至少为 1，或不设上限",
+            ));
+        }
+        if self.theta.is_empty() || self.theta.len() > 9 {
+            errs.push(FieldError::new(
+                "theta",
+                "bad_theta",
+                "give between 1 and 9 ability points (θ) for the information target",
+                "能力点（θ）应有 1 至 9 个",
+            ));
+        }
+        for t in &self.theta {
+            if !(t.is_finite() && (-4.0..=4.0).contains(t)) {
+                errs.push(FieldError::new(
+                    "theta",
+                    "bad_theta_value",
+                    format!("ability point {t} lies outside −4 … 4"),
+                    format!("能力点 {t} 超出 −4 至 4 的范围"),
+                ));
+            }
+        }
         if let Some(d) = self.difficulty
             && (d.min_mean > d.max_mean || d.min_mean < 1.0 || d.max_mean > 5.0)
         {
@@ -157,6 +224,13 @@ impl Blueprint {
             ));
         }
         if errs.is_empty() { Ok(()) } else { Err(errs) }
+    }
+
+    /// Whether `code` lies inside another cell of the blueprint (task `1.2` inside area `1`).
+    pub fn is_nested(&self, code: &str) -> bool {
+        self.cells.iter().any(|o| {
+            o.code != code && code.starts_with(&o.code) && code[o.code.len()..].starts_with('.')
+        })
     }
 
     /// A first blueprint for a level from the standard: one cell per work area that has
@@ -211,6 +285,7 @@ impl Blueprint {
             difficulty: None,
             time_limit_minutes,
             no_overlap: true,
+            max_forms_per_item: None,
             max_usage: None,
             theta: default_theta(),
         }
@@ -269,6 +344,37 @@ mod tests {
         // Hamilton on (5, 3, 2) of 7: quotas 3.5, 2.1, 1.4 → 3+1, 2, 1 = 4, 2, 1.
         assert_eq!(apportion(&[5.0, 3.0, 2.0], 7), vec![4, 2, 1]);
         assert_eq!(apportion(&[0.0, 0.0], 5), vec![0, 0]);
+    }
+
+    #[test]
+    fn a_task_inside_an_area_is_not_counted_twice() {
+        let cell = |code: &str, k: u32| BlueprintCell {
+            code: code.into(),
+            title: String::new(),
+            weight: 0.0,
+            min_items: k,
+            max_items: k,
+        };
+        let b = Blueprint {
+            level: Level::Junior,
+            title: "t".into(),
+            forms: 1,
+            cells: vec![cell("1", 4), cell("1.2", 2), cell("2", 2), cell("12", 0)],
+            types: vec![TypeQuota {
+                kind: ItemKind::SingleChoice,
+                count: 6,
+                points_each: 1.0,
+            }],
+            difficulty: None,
+            time_limit_minutes: 30,
+            no_overlap: true,
+            max_forms_per_item: None,
+            max_usage: None,
+            theta: default_theta(),
+        };
+        assert!(b.is_nested("1.2") && !b.is_nested("1") && !b.is_nested("12"));
+        // 4 + 2 + 0 at the top level = 6 items, the form's length
+        assert!(b.validate().is_ok(), "{:?}", b.validate());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! agreement. Pure: no database, no network; the store and web crates bring the I/O.
 
 pub mod analysis;
+pub mod assemble;
 pub mod blueprint;
 pub mod delivery;
 pub mod interchange;
