@@ -80,6 +80,22 @@ CREATE TABLE blueprints (
 );
 CREATE INDEX blueprints_cert ON blueprints (certificate_id, level);
 
+-- One assembly run of a blueprint: its options and result (forms with statistics, or
+-- the shortages that stopped it); accepting it creates the forms, once.
+CREATE TABLE assemblies (
+    id {ID},
+    blueprint_id BIGINT NOT NULL REFERENCES blueprints (id),
+    certificate_id BIGINT NOT NULL REFERENCES certificates (id),
+    status TEXT NOT NULL,
+    options_json TEXT NOT NULL,
+    result_json TEXT NOT NULL,
+    form_ids TEXT,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    accepted_at TEXT
+);
+CREATE INDEX assemblies_blueprint ON assemblies (blueprint_id, id);
+
 -- An assembled form (试卷): the exact item versions and the points each earns.
 CREATE TABLE forms (
     id {ID},

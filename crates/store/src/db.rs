@@ -117,16 +117,22 @@ impl Store {
         )
         .execute(&self.pool)
         .await?;
-        if self.backend == Backend::Postgres {
-            // Two servers starting at once must not both migrate.
+        // Two servers starting at once must not both migrate. A session-level advisory lock
+        // belongs to one connection: take and release it on the same one, or the pool
+        // keeps it locked and the next server waits forever.
+        let mut lock_conn = if self.backend == Backend::Postgres {
+            let mut c = self.pool.acquire().await?;
             sqlx::query("SELECT pg_advisory_lock(715001)")
-                .execute(&self.pool)
+                .execute(&mut *c)
                 .await?;
-        }
+            Some(c)
+        } else {
+            None
+        };
         let result = self.apply_migrations().await;
-        if self.backend == Backend::Postgres {
+        if let Some(c) = lock_conn.as_mut() {
             sqlx::query("SELECT pg_advisory_unlock(715001)")
-                .execute(&self.pool)
+                .execute(&mut **c)
                 .await?;
         }
         result

@@ -1171,3 +1171,150 @@ impl WriteTx {
         Ok(())
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Assembly runs
+
+/// One assembly run of a blueprint.
+#[derive(Debug, Clone, Serialize)]
+pub struct AssemblyRow {
+    pub id: i64,
+    pub blueprint_id: i64,
+    pub certificate_id: i64,
+    /// `assembled`, `short` (the pool cannot meet the blueprint), `failed`, `accepted`.
+    pub status: String,
+    pub options: serde_json::Value,
+    pub result: serde_json::Value,
+    pub form_ids: Vec<i64>,
+    pub created_by: String,
+    pub created_at: String,
+    pub accepted_at: Option<String>,
+}
+
+fn assembly_row(r: &AnyRow) -> Result<AssemblyRow> {
+    let options: String = r.try_get("options_json")?;
+    let result: String = r.try_get("result_json")?;
+    Ok(AssemblyRow {
+        id: r.try_get("id")?,
+        blueprint_id: r.try_get("blueprint_id")?,
+        certificate_id: r.try_get("certificate_id")?,
+        status: r.try_get("status")?,
+        options: serde_json::from_str(&options).unwrap_or_default(),
+        result: serde_json::from_str(&result).unwrap_or_default(),
+        form_ids: opt_str(r, "form_ids")
+            .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
+            .unwrap_or_default(),
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+        accepted_at: opt_str(r, "accepted_at"),
+    })
+}
+
+impl Store {
+    pub async fn assembly_get(&self, id: i64) -> Result<AssemblyRow> {
+        let r = sqlx::query("SELECT * FROM assemblies WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("assembly {id}")))?;
+        assembly_row(&r)
+    }
+
+    pub async fn assemblies(&self, blueprint_id: i64) -> Result<Vec<AssemblyRow>> {
+        sqlx::query("SELECT * FROM assemblies WHERE blueprint_id = $1 ORDER BY id DESC LIMIT 20")
+            .bind(blueprint_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(assembly_row)
+            .collect()
+    }
+
+    /// How many forms each item of a certificate appears in: the exposure assembly
+    /// spreads (least-used first, and the blueprint's cap).
+    pub async fn item_form_counts(
+        &self,
+        certificate_id: i64,
+    ) -> Result<std::collections::HashMap<i64, i64>> {
+        let rows = sqlx::query(
+            "SELECT fi.item_id, COUNT(DISTINCT fi.form_id) AS n FROM form_items fi JOIN forms f ON f.id = fi.form_id
+             WHERE f.certificate_id = $1 GROUP BY fi.item_id",
+        )
+        .bind(certificate_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("item_id")?, r.try_get("n")?)))
+            .collect()
+    }
+}
+
+impl WriteTx {
+    pub async fn assembly_save(
+        &mut self,
+        blueprint_id: i64,
+        certificate_id: i64,
+        status: &str,
+        options: &serde_json::Value,
+        result: &serde_json::Value,
+    ) -> Result<i64> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO assemblies (blueprint_id, certificate_id, status, options_json, result_json, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(blueprint_id)
+        .bind(certificate_id)
+        .bind(status)
+        .bind(options.to_string())
+        .bind(result.to_string())
+        .bind(self.actor.clone())
+        .bind(now())
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let summary = serde_json::json!({
+            "blueprint": blueprint_id, "status": status,
+            "solver": result.get("solver"), "gap": result.get("gap"),
+            "forms": result.get("forms").and_then(|f| f.as_array()).map(|f| f.len()),
+        });
+        self.audit(
+            "assemble",
+            "blueprint",
+            &blueprint_id.to_string(),
+            None,
+            Some(&summary),
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Record that an assembly's forms were created; refuses a second acceptance.
+    pub async fn assembly_mark_accepted(&mut self, id: i64, form_ids: &[i64]) -> Result<()> {
+        let list: Vec<String> = form_ids.iter().map(|i| i.to_string()).collect();
+        let n = sqlx::query(
+            "UPDATE assemblies SET status = 'accepted', form_ids = $1, accepted_at = $2 WHERE id = $3 AND status = 'assembled'",
+        )
+        .bind(list.join(","))
+        .bind(now())
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Err(StoreError::Conflict(FieldError::new(
+                "assembly",
+                "not_acceptable",
+                "this assembly was already accepted or produced no forms",
+                "该组卷结果已采用过或没有生成试卷",
+            )));
+        }
+        self.audit(
+            "accept",
+            "assembly",
+            &id.to_string(),
+            None,
+            Some(&serde_json::json!({"forms": form_ids})),
+        )
+        .await?;
+        Ok(())
+    }
+}

@@ -35,8 +35,8 @@ pub use ingest::{
     report_json as ingest_report_json,
 };
 pub use items::{
-    BlueprintRow, FormContent, FormItem, FormRow, FormStatus, ItemFilter, ItemImportRow, ItemRow,
-    ItemStats, ItemVersionRow, NewForm, UpsertOutcome, content_hash,
+    AssemblyRow, BlueprintRow, FormContent, FormItem, FormRow, FormStatus, ItemFilter,
+    ItemImportRow, ItemRow, ItemStats, ItemVersionRow, NewForm, UpsertOutcome, content_hash,
 };
 pub use objects::Objects;
 pub use organizations::{OrgFilter, OrgRow};

@@ -1174,14 +1174,14 @@ async fn next_form_code(st: &AppState, cert: &CertificateRow, level: Level) -> R
     Ok(format!("{base}-{n}"))
 }
 
-pub async fn forms_create(
+/// Check forms to create against the bank (approved theory items of the certificate,
+/// positive points) and number them; nothing is written.
+async fn forms_prepare(
     st: &AppState,
-    ctx: &Ctx,
-    code: &str,
+    cert: &CertificateRow,
     inputs: &[FormInput],
     assembly: Option<&serde_json::Value>,
-) -> R<Vec<xcert_store::FormRow>> {
-    let (p, cert) = bank_cert(st, ctx, code).await?;
+) -> R<Vec<xcert_store::NewForm>> {
     let mut news = Vec::new();
     let mut taken: Vec<String> = Vec::new();
     for (k, input) in inputs.iter().enumerate() {
@@ -1259,12 +1259,26 @@ pub async fn forms_create(
                 .unwrap_or(serde_json::json!({"method": "manual"})),
         });
     }
-    let mut tx = st.store.begin_write(&p.username).await?;
-    let mut out = Vec::new();
     for f in &news {
         if f.title.is_empty() {
             return Err(AppError::Invalid(vec![FieldError::required("title")]));
         }
+    }
+    Ok(news)
+}
+
+pub async fn forms_create(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    inputs: &[FormInput],
+    assembly: Option<&serde_json::Value>,
+) -> R<Vec<xcert_store::FormRow>> {
+    let (p, cert) = bank_cert(st, ctx, code).await?;
+    let news = forms_prepare(st, &cert, inputs, assembly).await?;
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let mut out = Vec::new();
+    for f in &news {
         out.push(tx.form_create(f).await?);
     }
     tx.commit().await?;
@@ -2265,4 +2279,272 @@ pub async fn agreement(st: &AppState, s: &SessionRow) -> R<Vec<TaskAgreement>> {
         });
     }
     Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// Blueprints and assembly
+
+/// The usual theory-test make-up (single choice, multiple choice, true/false), capped by
+/// what one form can take from the approved pool of the level.
+fn default_types(
+    pool: &[xcert_store::ItemRow],
+    forms: u32,
+) -> Vec<xcert_assess::blueprint::TypeQuota> {
+    use xcert_assess::blueprint::TypeQuota;
+    [
+        (ItemKind::SingleChoice, 40, 1.0),
+        (ItemKind::MultipleChoice, 10, 2.0),
+        (ItemKind::TrueFalse, 20, 1.0),
+    ]
+    .into_iter()
+    .filter_map(|(kind, usual, points)| {
+        let have = pool.iter().filter(|i| i.kind == kind).count() as u32 / forms.max(1);
+        let n = usual.min(have);
+        (n > 0).then_some(TypeQuota {
+            kind,
+            count: n,
+            points_each: points,
+        })
+    })
+    .collect()
+}
+
+/// A first blueprint for a level: the standard's weight table (areas weighted by their
+/// requirements at the level) and a type mix the pool can fill.
+pub async fn blueprint_draft(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    level: Level,
+) -> R<xcert_assess::blueprint::Blueprint> {
+    let (_, cert) = bank_cert(st, ctx, code).await?;
+    if !cert.levels.contains(&level) {
+        return Err(invalid(
+            "level",
+            "level_not_offered",
+            format!("{} is not offered at {} level", cert.code, level.en()),
+            format!("{}不设{}", cert.name_zh, level.zh()),
+        ));
+    }
+    let Some(std) = st.store.standard_get(cert.id, None, false).await? else {
+        return Err(invalid(
+            "standard",
+            "no_standard",
+            "publish the certificate's skill standard first: the blueprint follows its weight table",
+            "请先发布该证书的职业技能等级标准：组卷蓝图依据其权重表",
+        ));
+    };
+    let pool = st.store.item_pool(cert.id, level).await?;
+    let types = default_types(&pool, 1);
+    let title = format!("{}{}理论考试", cert.name_zh, level.zh());
+    Ok(xcert_assess::blueprint::Blueprint::from_standard(
+        &std.tree, level, &title, types, 90,
+    ))
+}
+
+pub async fn blueprint_save(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    id: Option<i64>,
+    spec: &xcert_assess::blueprint::Blueprint,
+) -> R<xcert_store::BlueprintRow> {
+    let (p, cert) = bank_cert(st, ctx, code).await?;
+    if !cert.levels.contains(&spec.level) {
+        return Err(invalid(
+            "level",
+            "level_not_offered",
+            format!("{} is not offered at {} level", cert.code, spec.level.en()),
+            format!("{}不设{}", cert.name_zh, spec.level.zh()),
+        ));
+    }
+    if let Some(id) = id {
+        let b = st.store.blueprint_get(id).await?;
+        if b.certificate_id != cert.id {
+            return Err(AppError::NotFound(format!("blueprint {id}")));
+        }
+    }
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let row = tx.blueprint_save(cert.id, id, spec).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn blueprint_get(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    id: i64,
+) -> R<(CertificateRow, xcert_store::BlueprintRow)> {
+    let (_, cert) = bank_cert(st, ctx, code).await?;
+    let b = st.store.blueprint_get(id).await?;
+    if b.certificate_id != cert.id {
+        return Err(AppError::NotFound(format!("blueprint {id}")));
+    }
+    Ok((cert, b))
+}
+
+/// The approved pool of a level as assembly sees it: calibrated items with their 2PL
+/// parameters, usage as the number of forms an item is already in.
+pub async fn assembly_pool(
+    st: &AppState,
+    cert: &CertificateRow,
+    level: Level,
+) -> R<Vec<xcert_assess::assemble::PoolItem>> {
+    let rows = st.store.item_pool(cert.id, level).await?;
+    let uses = st.store.item_form_counts(cert.id).await?;
+    Ok(rows
+        .iter()
+        .filter(|r| r.kind.is_theory())
+        .map(|r| {
+            let p = xcert_assess::assemble::PoolItem {
+                id: r.id,
+                kind: r.kind,
+                requirements: r.requirements.clone(),
+                difficulty: r.difficulty,
+                irt: None,
+                time_seconds: r.time_seconds.map(|t| t as u32),
+                enemy_group: r.enemy_group.clone(),
+                testlet: r.testlet.clone(),
+                usage: uses.get(&r.id).copied().unwrap_or(0) as u32,
+            };
+            match r.stats.as_ref().and_then(|s| Some((s.a?, s.b?))) {
+                // Only plausible calibrations steer the information.
+                Some((a, b)) if a > 0.0 && a.is_finite() && b.is_finite() => p.with_irt(a, b),
+                _ => p,
+            }
+        })
+        .collect())
+}
+
+/// Assemble a blueprint's forms (or only check the pool with `solver: heuristic` and a
+/// short time) and keep the run. Shortages are a result, not an error: the run is stored
+/// with them so the page can show the table.
+pub async fn assemble(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    blueprint_id: i64,
+    opts: xcert_assess::assemble::AssemblyOptions,
+) -> R<xcert_store::AssemblyRow> {
+    use xcert_assess::assemble::AssemblyError;
+    let (cert, bp) = blueprint_get(st, ctx, code, blueprint_id).await?;
+    let p = ctx.require()?;
+    let pool = assembly_pool(st, &cert, bp.level).await?;
+    let spec = bp.spec.clone();
+    let o = opts.clone();
+    let outcome =
+        tokio::task::spawn_blocking(move || xcert_assess::assemble::assemble(&spec, &pool, &o))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+    let (status, result) = match outcome {
+        Ok(a) => ("assembled", serde_json::to_value(&a).unwrap_or_default()),
+        Err(AssemblyError::Shortages(s)) => ("short", serde_json::json!({"shortages": s})),
+        Err(AssemblyError::Blueprint(e)) | Err(AssemblyError::Pool(e)) => {
+            return Err(AppError::Invalid(e));
+        }
+        Err(AssemblyError::SolverUnavailable(e)) => return Err(AppError::Invalid(vec![e])),
+        Err(AssemblyError::NotFound { en, zh, details }) => (
+            "failed",
+            serde_json::json!({"en": en, "zh": zh, "details": details}),
+        ),
+    };
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let id = tx
+        .assembly_save(
+            blueprint_id,
+            cert.id,
+            status,
+            &serde_json::to_value(&opts).unwrap_or_default(),
+            &result,
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(st.store.assembly_get(id).await?)
+}
+
+pub async fn assembly_get(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    id: i64,
+) -> R<(CertificateRow, xcert_store::AssemblyRow)> {
+    let (_, cert) = bank_cert(st, ctx, code).await?;
+    let a = st.store.assembly_get(id).await?;
+    if a.certificate_id != cert.id {
+        return Err(AppError::NotFound(format!("assembly {id}")));
+    }
+    Ok((cert, a))
+}
+
+/// Create the forms of an assembly (once): the items it chose, each earning the points
+/// its type has in the blueprint.
+pub async fn assembly_accept(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    id: i64,
+) -> R<Vec<xcert_store::FormRow>> {
+    let (cert, a) = assembly_get(st, ctx, code, id).await?;
+    if a.status != "assembled" {
+        return Err(AppError::Conflict(FieldError::new(
+            "assembly",
+            "not_acceptable",
+            "this assembly was already accepted or produced no forms",
+            "该组卷结果已采用过或没有生成试卷",
+        )));
+    }
+    let bp = st.store.blueprint_get(a.blueprint_id).await?;
+    let assembly: xcert_assess::assemble::Assembly = serde_json::from_value(a.result.clone())
+        .map_err(|e| AppError::Internal(format!("stored assembly: {e}")))?;
+    let mut inputs = Vec::new();
+    for f in &assembly.forms {
+        let mut items = Vec::new();
+        for id in &f.items {
+            let row = st.store.item_get(*id).await?;
+            let points = bp
+                .spec
+                .types
+                .iter()
+                .find(|t| t.kind == row.kind)
+                .map(|t| t.points_each);
+            items.push(FormItemInput {
+                item_id: *id,
+                points,
+            });
+        }
+        inputs.push(FormInput {
+            level: bp.level.as_str().to_string(),
+            title: if assembly.forms.len() > 1 {
+                format!(
+                    "{} {}卷",
+                    bp.title,
+                    (b'A' + (f.number.saturating_sub(1) as u8)) as char
+                )
+            } else {
+                bp.title.clone()
+            },
+            time_limit_minutes: bp.spec.time_limit_minutes as i64,
+            items,
+            blueprint_id: Some(bp.id),
+        });
+    }
+    let record = serde_json::json!({
+        "assembly": a.id, "solver": assembly.solver, "status": assembly.status, "gap": assembly.gap,
+        "objective": assembly.objective, "bound": assembly.bound, "method": assembly.method,
+        "forms": assembly.forms.iter().map(|f| serde_json::json!({"assembly": a.id, "solver": assembly.solver, "status": assembly.status, "gap": assembly.gap, "stats": f.stats})).collect::<Vec<_>>(),
+    });
+    // The forms and the acceptance commit together: a crash between them cannot leave
+    // forms that a second acceptance would create again.
+    let news = forms_prepare(st, &cert, &inputs, Some(&record)).await?;
+    let p = ctx.require()?;
+    let mut tx = st.store.begin_write(&p.username).await?;
+    let mut forms = Vec::new();
+    for f in &news {
+        forms.push(tx.form_create(f).await?);
+    }
+    tx.assembly_mark_accepted(id, &forms.iter().map(|f| f.id).collect::<Vec<_>>())
+        .await?;
+    tx.commit().await?;
+    Ok(forms)
 }

@@ -763,6 +763,8 @@ async fn openapi_lists_every_route_and_each_answers() {
             .replace("{item_id}", "1")
             .replace("{import_id}", "1")
             .replace("{analysis_id}", "1")
+            .replace("{blueprint_id}", "1")
+            .replace("{assembly_id}", "1")
             .replace("{form_id}", "1")
             .replace("{candidate_id}", "1")
             .replace("{task}", "0")

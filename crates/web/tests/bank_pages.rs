@@ -469,3 +469,285 @@ async fn a_file_in_no_bank_format_is_refused_by_name() {
     );
     assert_eq!(app.count("item_imports").await, 0);
 }
+
+#[tokio::test]
+async fn blueprint_from_standard_assembles_parallel_forms_or_names_the_shortage() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let teo = app.token("teo_a").await;
+        let r = app
+            .api(
+                Method::POST,
+                "/certificates",
+                Some(&teo),
+                Some(common::cert_body("TST-ASM", "继电保护")),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        let r = app
+            .api(
+                Method::PUT,
+                "/certificates/TST-ASM/standard",
+                Some(&teo),
+                Some(json!({"outline": "# 巡视\n## 设备巡视\n- [初级] 甲\n- [初级] 乙\n# 检修\n## 设备检修\n- [初级] 丙\n- [初级] 丁\n", "publish": true})),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        // 15 single-choice and 10 true/false items per work area, approved.
+        for area in 1..=2 {
+            for n in 0..25 {
+                let kind = if n < 15 {
+                    "single_choice"
+                } else {
+                    "true_false"
+                };
+                let choices = if n < 15 {
+                    json!([{"id": "A", "text": "甲"}, {"id": "B", "text": "乙"}, {"id": "C", "text": "丙"}, {"id": "D", "text": "丁"}])
+                } else {
+                    json!([{"id": "T", "text": "对"}, {"id": "F", "text": "错"}])
+                };
+                let r = app
+                    .api(
+                        Method::POST,
+                        "/certificates/TST-ASM/items",
+                        Some(&teo),
+                        Some(json!({
+                            "meta": {"ident": format!("A{area}-{n:02}"), "requirements": [format!("{area}.1.1")], "level": "junior", "difficulty": 1 + (n % 5)},
+                            "content": {"kind": kind, "stem": format!("第 {area}-{n} 题"), "points": 1.0,
+                                "interaction": {"type": "choice", "choices": choices, "correct": [if n < 15 { "A" } else { "T" }]}},
+                            "status": "approved"
+                        })),
+                    )
+                    .await;
+                assert_eq!(r.status(), 201);
+            }
+        }
+        // The draft follows the standard: two areas, equal weight.
+        let v: Value = app
+            .api(
+                Method::GET,
+                "/certificates/TST-ASM/blueprints/draft?level=junior",
+                Some(&teo),
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["cells"].as_array().unwrap().len(), 2, "{v}");
+        assert_eq!(v["cells"][0]["weight"], 50.0);
+
+        let (c, csrf) = app.sign_in_page("teo_a").await;
+        let r = c
+            .post(app.url("/admin/bank/TST-ASM/blueprints"))
+            .form(&[("csrf", csrf.as_str()), ("level", "junior")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let bp_url = r.headers()["location"].to_str().unwrap().to_string();
+        let page = c
+            .get(app.url(&bp_url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("data-cell=\"1\"") && page.contains("data-cell=\"2\""),
+            "{page}"
+        );
+        // Two parallel forms of 10 single choice + 6 true/false, apportioned by weight.
+        let form = |forms: &str| {
+            vec![
+                ("csrf", csrf.clone()),
+                ("title", "初级理论".into()),
+                ("forms", forms.into()),
+                ("time_limit_minutes", "60".into()),
+                ("no_overlap", "1".into()),
+                ("theta", "-1, 0, 1".into()),
+                ("cell_code_0", "1".into()),
+                ("cell_title_0", "巡视".into()),
+                ("cell_weight_0", "50".into()),
+                ("cell_min_0", "0".into()),
+                ("cell_max_0", "0".into()),
+                ("cell_code_1", "2".into()),
+                ("cell_title_1", "检修".into()),
+                ("cell_weight_1", "50".into()),
+                ("cell_min_1", "0".into()),
+                ("cell_max_1", "0".into()),
+                ("type_kind_0", "single_choice".into()),
+                ("type_count_0", "10".into()),
+                ("type_points_0", "2".into()),
+                ("type_kind_1", "true_false".into()),
+                ("type_count_1", "6".into()),
+                ("type_points_1", "1".into()),
+                ("action", "apportion".into()),
+            ]
+        };
+        let r = c
+            .post(app.url(&bp_url))
+            .form(&form("2"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let id: i64 = bp_url.rsplit('/').next().unwrap().parse().unwrap();
+        let v: Value = app
+            .api(
+                Method::GET,
+                &format!("/certificates/TST-ASM/blueprints/{id}"),
+                Some(&teo),
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            v["spec"]["cells"][0]["min_items"], 8,
+            "16 items by 50/50: {v}"
+        );
+        assert_eq!(v["spec"]["cells"][1]["max_items"], 8);
+        let r = c
+            .post(app.url(&format!("{bp_url}/assemble")))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("solver", "microlp"),
+                ("time_limit_s", "20"),
+                ("gap_percent", "1"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let asm_url = r.headers()["location"].to_str().unwrap().to_string();
+        let page = c
+            .get(app.url(&asm_url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("id=\"compare\"") && page.contains("id=\"accept\""),
+            "{page}"
+        );
+        let r = c
+            .post(app.url(&format!("{asm_url}/accept")))
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let forms: Value = app
+            .api(Method::GET, "/certificates/TST-ASM/forms", Some(&teo), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(forms["total"], 2, "{forms}");
+        let mut seen = std::collections::HashSet::new();
+        for f in forms["items"].as_array().unwrap() {
+            assert_eq!(f["items_count"], 16);
+            assert_eq!(f["total_points"], 26.0, "10 × 2 + 6 × 1");
+            let fid = f["id"].as_i64().unwrap();
+            let v: Value = app
+                .api(
+                    Method::GET,
+                    &format!("/certificates/TST-ASM/forms/{fid}"),
+                    Some(&teo),
+                    None,
+                )
+                .await
+                .json()
+                .await
+                .unwrap();
+            let mut per_area = [0, 0];
+            for it in v["items"].as_array().unwrap() {
+                assert!(
+                    seen.insert(it["item_id"].as_i64().unwrap()),
+                    "no item in two forms"
+                );
+                let id = it["item_id"].as_i64().unwrap();
+                let item: Value = app
+                    .api(
+                        Method::GET,
+                        &format!("/certificates/TST-ASM/items/{id}"),
+                        Some(&teo),
+                        None,
+                    )
+                    .await
+                    .json()
+                    .await
+                    .unwrap();
+                let area = item["item"]["requirements"][0]
+                    .as_str()
+                    .unwrap()
+                    .starts_with('2') as usize;
+                per_area[area] += 1;
+            }
+            assert_eq!(per_area, [8, 8], "the weight table holds in every form");
+        }
+        // Accepting twice is refused.
+        let r = c
+            .post(app.url(&format!("{asm_url}/accept")))
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 409);
+
+        // Four forms without overlap need 40 single-choice items; the pool has 30.
+        let r = c
+            .post(app.url(&bp_url))
+            .form(&form("4"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let r = c
+            .post(app.url(&format!("{bp_url}/assemble")))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("solver", "heuristic"),
+                ("time_limit_s", "5"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let asm_url = r.headers()["location"].to_str().unwrap().to_string();
+        let page = c
+            .get(app.url(&asm_url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("id=\"shortages\""), "{page}");
+        let aid = asm_url.rsplit('/').next().unwrap();
+        let v: Value = app
+            .api(
+                Method::GET,
+                &format!("/certificates/TST-ASM/assemblies/{aid}"),
+                Some(&teo),
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["status"], "short");
+        let s = v["result"]["shortages"].as_array().unwrap();
+        assert!(
+            s.iter().any(|x| x["item_kind"] == "single_choice"
+                && x["needed"] == 40.0
+                && x["available"] == 30.0
+                && x["short_by"] == 10.0),
+            "{v}"
+        );
+    }
+}

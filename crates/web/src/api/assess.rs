@@ -52,6 +52,30 @@ pub fn routes() -> Router<AppState> {
         .route("/certificates/{code}/items.xlsx", get(export_xlsx))
         .route("/item-template.xlsx", get(item_template))
         .route(
+            "/certificates/{code}/blueprints",
+            get(blueprints_list).post(blueprint_create),
+        )
+        .route(
+            "/certificates/{code}/blueprints/draft",
+            get(blueprint_draft),
+        )
+        .route(
+            "/certificates/{code}/blueprints/{blueprint_id}",
+            get(blueprint_get).put(blueprint_put),
+        )
+        .route(
+            "/certificates/{code}/blueprints/{blueprint_id}/assemble",
+            post(blueprint_assemble),
+        )
+        .route(
+            "/certificates/{code}/assemblies/{assembly_id}",
+            get(assembly_get),
+        )
+        .route(
+            "/certificates/{code}/assemblies/{assembly_id}/accept",
+            post(assembly_accept),
+        )
+        .route(
             "/certificates/{code}/analyses",
             get(analyses_list).post(analysis_run),
         )
@@ -280,6 +304,152 @@ async fn item_template() -> ApiResult<Response> {
     let bytes = xcert_assess::interchange::template_xlsx()
         .map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(download(bytes, "xcert-item-template.xlsx", XLSX))
+}
+
+async fn blueprints_list(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let (_, cert) = svc::bank_cert(&st, &ctx, &code).await?;
+    let rows = st.store.blueprints(cert.id).await?;
+    Ok(Json(json!({"items": rows, "total": rows.len()})))
+}
+
+#[derive(Deserialize)]
+struct LevelQuery {
+    level: String,
+}
+
+async fn blueprint_draft(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    Query(q): Query<LevelQuery>,
+) -> ApiResult<Json<Value>> {
+    let level = xcert_domain::framework::Level::parse("level", &q.level)
+        .map_err(|e| AppError::Invalid(vec![e]))?;
+    Ok(Json(json!(
+        svc::blueprint_draft(&st, &ctx, &code, level).await?
+    )))
+}
+
+async fn blueprint_create(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    b: Bytes,
+) -> ApiResult<Response> {
+    let spec: xcert_assess::blueprint::Blueprint = body(&b)?;
+    let row = svc::blueprint_save(&st, &ctx, &code, None, &spec).await?;
+    Ok((StatusCode::CREATED, Json(json!(row))).into_response())
+}
+
+async fn blueprint_get(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((code, id)): Path<(String, i64)>,
+) -> ApiResult<Json<Value>> {
+    let (_, b) = svc::blueprint_get(&st, &ctx, &code, id).await?;
+    Ok(Json(json!(b)))
+}
+
+async fn blueprint_put(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((code, id)): Path<(String, i64)>,
+    b: Bytes,
+) -> ApiResult<Json<Value>> {
+    let spec: xcert_assess::blueprint::Blueprint = body(&b)?;
+    Ok(Json(json!(
+        svc::blueprint_save(&st, &ctx, &code, Some(id), &spec).await?
+    )))
+}
+
+/// Assembly options as the API takes them (all optional).
+#[derive(Deserialize, Default)]
+struct AssembleBody {
+    #[serde(default)]
+    solver: Option<String>,
+    #[serde(default)]
+    time_limit_s: Option<f64>,
+    #[serde(default)]
+    gap: Option<f64>,
+    #[serde(default)]
+    seed: Option<u64>,
+}
+
+pub(crate) fn assembly_options(
+    solver: Option<&str>,
+    time_limit_s: Option<f64>,
+    gap: Option<f64>,
+    seed: Option<u64>,
+) -> ApiResult<xcert_assess::assemble::AssemblyOptions> {
+    let mut o = xcert_assess::assemble::AssemblyOptions::default();
+    if let Some(s) = solver.filter(|s| !s.trim().is_empty()) {
+        o.solver = xcert_assess::assemble::SolverChoice::parse("solver", s)
+            .map_err(|e| AppError::Invalid(vec![e]))?;
+    }
+    if let Some(t) = time_limit_s {
+        if !(0.1..=600.0).contains(&t) {
+            return Err(AppError::Invalid(vec![xcert_domain::FieldError::new(
+                "time_limit_s",
+                "bad_time",
+                "the time limit is 0.1–600 seconds",
+                "求解时限应为 0.1–600 秒",
+            )]));
+        }
+        o.time_limit = std::time::Duration::from_secs_f64(t);
+    }
+    if let Some(g) = gap {
+        if !(0.0..=0.5).contains(&g) {
+            return Err(AppError::Invalid(vec![xcert_domain::FieldError::new(
+                "gap",
+                "bad_gap",
+                "the gap is between 0 and 0.5 (50 %)",
+                "相对差距应在 0 至 0.5（50%）之间",
+            )]));
+        }
+        o.mip_gap = g;
+    }
+    if let Some(s) = seed {
+        o.seed = s;
+    }
+    Ok(o)
+}
+
+async fn blueprint_assemble(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((code, id)): Path<(String, i64)>,
+    b: Bytes,
+) -> ApiResult<Response> {
+    let b: AssembleBody = if b.is_empty() {
+        AssembleBody::default()
+    } else {
+        body(&b)?
+    };
+    let o = assembly_options(b.solver.as_deref(), b.time_limit_s, b.gap, b.seed)?;
+    let row = svc::assemble(&st, &ctx, &code, id, o).await?;
+    Ok((StatusCode::CREATED, Json(json!(row))).into_response())
+}
+
+async fn assembly_get(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((code, id)): Path<(String, i64)>,
+) -> ApiResult<Json<Value>> {
+    let (_, a) = svc::assembly_get(&st, &ctx, &code, id).await?;
+    Ok(Json(json!(a)))
+}
+
+async fn assembly_accept(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((code, id)): Path<(String, i64)>,
+) -> ApiResult<Response> {
+    let forms = svc::assembly_accept(&st, &ctx, &code, id).await?;
+    Ok((StatusCode::CREATED, Json(json!({"items": forms}))).into_response())
 }
 
 async fn analyses_list(

@@ -25,6 +25,7 @@ use xcert_domain::standard::StandardTree;
 use xcert_store::{AuditFilter, CatalogueFilter, LoginOutcome, NewUser, OrgFilter};
 
 mod assess;
+pub(crate) use assess::assembly_options;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

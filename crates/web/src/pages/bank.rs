@@ -52,6 +52,23 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/bank/{code}/items.xlsx", get(export_xlsx))
         .route("/admin/bank/{code}/forms", post(form_create))
         .route("/admin/bank/{code}/forms/{id}", get(form_page))
+        .route(
+            "/admin/bank/{code}/blueprints",
+            get(blueprints).post(blueprint_new),
+        )
+        .route(
+            "/admin/bank/{code}/blueprints/{id}",
+            get(blueprint_page).post(blueprint_update),
+        )
+        .route(
+            "/admin/bank/{code}/blueprints/{id}/assemble",
+            post(blueprint_assemble),
+        )
+        .route("/admin/bank/{code}/assemblies/{id}", get(assembly_page))
+        .route(
+            "/admin/bank/{code}/assemblies/{id}/accept",
+            post(assembly_accept),
+        )
         .route("/admin/bank/{code}/analyses", post(analysis_run))
         .route("/admin/bank/{code}/analyses/{id}", get(analysis_page))
 }
@@ -65,6 +82,9 @@ pub(crate) fn templates(env: &mut minijinja::Environment<'static>) {
         "bank_import.html",
         "bank_form.html",
         "bank_analysis.html",
+        "bank_blueprints.html",
+        "bank_blueprint.html",
+        "bank_assembly.html",
     );
 }
 
@@ -991,6 +1011,417 @@ async fn analysis_page(
                 scatter => scatter_svg, item_map => map_svg, distribution => dist_svg,
             },
         )
+    }
+    .await;
+    respond(&st, &ctx, r)
+}
+
+// ---------------------------------------------------------------------------------------
+// Blueprints and assembly
+
+async fn blueprints(State(st): State<AppState>, ctx: Ctx, Path(code): Path<String>) -> Response {
+    let r = async {
+        let (_, cert) = svc::bank_cert(&st, &ctx, &code).await?;
+        let rows = st.store.blueprints(cert.id).await?;
+        let levels: Vec<Value> = cert
+            .levels
+            .iter()
+            .map(|l| context! { key => l.as_str(), label => label_level(ctx.lang, *l) })
+            .collect();
+        page(
+            &st,
+            &ctx,
+            "bank_blueprints.html",
+            context! { cert => cert.to_json(), rows => rows, levels => levels, errors => Vec::<FieldError>::new() },
+        )
+    }
+    .await;
+    respond(&st, &ctx, r)
+}
+
+/// A new blueprint from the standard's weight table for a level.
+async fn blueprint_new(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    Form(f): Form<Pairs>,
+) -> Response {
+    let r = async {
+        check_csrf(&ctx, &f)?;
+        let level =
+            Level::parse("level", one(&f, "level")).map_err(|e| AppError::Invalid(vec![e]))?;
+        let draft = svc::blueprint_draft(&st, &ctx, &code, level).await;
+        let saved = match draft {
+            Ok(d) => svc::blueprint_save(&st, &ctx, &code, None, &d).await,
+            Err(e) => Err(e),
+        };
+        match saved {
+            Ok(b) => Ok(redirect(&format!("/admin/bank/{code}/blueprints/{}", b.id))),
+            Err(AppError::Invalid(errors)) => {
+                let (_, cert) = svc::bank_cert(&st, &ctx, &code).await?;
+                let rows = st.store.blueprints(cert.id).await?;
+                let levels: Vec<Value> = cert
+                    .levels
+                    .iter()
+                    .map(|l| context! { key => l.as_str(), label => label_level(ctx.lang, *l) })
+                    .collect();
+                page_with_status(
+                    &st,
+                    &ctx,
+                    "bank_blueprints.html",
+                    context! { cert => cert.to_json(), rows => rows, levels => levels, errors => errors },
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+            }
+            Err(e) => Err(e),
+        }
+    }
+    .await;
+    respond(&st, &ctx, r)
+}
+
+/// Approved items of the pool per cell and per type, beside the blueprint's asks.
+fn pool_counts(
+    spec: &xcert_assess::blueprint::Blueprint,
+    pool: &[xcert_assess::assemble::PoolItem],
+) -> (Vec<usize>, Vec<usize>) {
+    let cells = spec
+        .cells
+        .iter()
+        .map(|c| pool.iter().filter(|p| p.matches_cell(&c.code)).count())
+        .collect();
+    let types = spec
+        .types
+        .iter()
+        .map(|t| pool.iter().filter(|p| p.kind == t.kind).count())
+        .collect();
+    (cells, types)
+}
+
+async fn blueprint_view(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    id: i64,
+    spec: Option<xcert_assess::blueprint::Blueprint>,
+    errors: Vec<FieldError>,
+    status: StatusCode,
+) -> R<Response> {
+    let (cert, row) = svc::blueprint_get(st, ctx, code, id).await?;
+    let spec = spec.unwrap_or(row.spec.clone());
+    let pool = svc::assembly_pool(st, &cert, row.level).await?;
+    let (cell_pool, type_pool) = pool_counts(&spec, &pool);
+    let lang = ctx.lang;
+    let kinds: Vec<Value> = ItemKind::ALL
+        .iter()
+        .filter(|k| k.is_theory())
+        .map(|k| context! { key => k.as_str(), label => label_kind(lang, *k) })
+        .collect();
+    let solvers: Vec<&str> = xcert_assess::assemble::SolverChoice::available()
+        .into_iter()
+        .map(|s| s.as_str())
+        .collect();
+    let assemblies = st.store.assemblies(id).await?;
+    page_with_status(
+        st,
+        ctx,
+        "bank_blueprint.html",
+        context! {
+            cert => cert.to_json(), b => row, spec => spec, errors => errors, kinds => kinds,
+            cell_pool => cell_pool, type_pool => type_pool, pool_size => pool.len(),
+            items_per_form => spec.items_per_form(), points_per_form => spec.points_per_form(),
+            solvers => solvers, assemblies => assemblies,
+            level_label => label_level(lang, row.level),
+        },
+        status,
+    )
+}
+
+async fn blueprint_page(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((code, id)): Path<(String, i64)>,
+) -> Response {
+    let r = blueprint_view(&st, &ctx, &code, id, None, Vec::new(), StatusCode::OK).await;
+    respond(&st, &ctx, r)
+}
+
+fn num_field(f: &Pairs, key: &str, errs: &mut Vec<FieldError>) -> Option<f64> {
+    let v = one(f, key).trim();
+    if v.is_empty() {
+        return None;
+    }
+    match v.parse::<f64>() {
+        Ok(x) if x.is_finite() => Some(x),
+        _ => {
+            errs.push(FieldError::new(
+                key,
+                "not_a_number",
+                format!("\"{v}\" is not a number"),
+                format!("“{v}”不是数字"),
+            ));
+            None
+        }
+    }
+}
+
+/// The editor's fields back into a blueprint; numbers that do not parse name their field.
+fn blueprint_of_form(
+    f: &Pairs,
+    base: &xcert_assess::blueprint::Blueprint,
+) -> Result<xcert_assess::blueprint::Blueprint, Vec<FieldError>> {
+    use xcert_assess::blueprint::{BlueprintCell, DifficultyTarget, TypeQuota};
+    let mut errs = Vec::new();
+    let mut b = base.clone();
+    b.title = one(f, "title").trim().to_string();
+    if b.title.is_empty() {
+        errs.push(FieldError::required("title"));
+    }
+    let int = |v: Option<f64>| v.map(|x| x.max(0.0).round() as u32);
+    b.forms = int(num_field(f, "forms", &mut errs)).unwrap_or(0);
+    b.time_limit_minutes = int(num_field(f, "time_limit_minutes", &mut errs)).unwrap_or(0);
+    b.no_overlap = one(f, "no_overlap") == "1";
+    b.max_usage = int(num_field(f, "max_usage", &mut errs));
+    b.difficulty = match (
+        num_field(f, "difficulty_min", &mut errs),
+        num_field(f, "difficulty_max", &mut errs),
+    ) {
+        (Some(lo), Some(hi)) => Some(DifficultyTarget {
+            min_mean: lo,
+            max_mean: hi,
+        }),
+        (None, None) => None,
+        _ => {
+            errs.push(FieldError::new(
+                "difficulty",
+                "half_band",
+                "give both ends of the difficulty band, or neither",
+                "难度范围请同时填写上下限，或都不填",
+            ));
+            None
+        }
+    };
+    let theta: Vec<f64> = one(f, "theta")
+        .split([',', '，', ' ', ';'])
+        .filter(|s| !s.trim().is_empty())
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    if !theta.is_empty() {
+        b.theta = theta;
+    }
+    let mut cells = Vec::new();
+    for i in 0.. {
+        let code = one(f, &format!("cell_code_{i}")).trim().to_string();
+        if code.is_empty() && f.iter().all(|(k, _)| k != &format!("cell_code_{i}")) {
+            break;
+        }
+        if code.is_empty() {
+            continue;
+        }
+        cells.push(BlueprintCell {
+            code,
+            title: one(f, &format!("cell_title_{i}")).trim().to_string(),
+            weight: num_field(f, &format!("cell_weight_{i}"), &mut errs).unwrap_or(0.0),
+            min_items: int(num_field(f, &format!("cell_min_{i}"), &mut errs)).unwrap_or(0),
+            max_items: int(num_field(f, &format!("cell_max_{i}"), &mut errs)).unwrap_or(0),
+        });
+    }
+    b.cells = cells;
+    let mut types = Vec::new();
+    for i in 0.. {
+        let key = format!("type_kind_{i}");
+        if f.iter().all(|(k, _)| k != &key) {
+            break;
+        }
+        let kind = one(f, &key);
+        let count = int(num_field(f, &format!("type_count_{i}"), &mut errs)).unwrap_or(0);
+        if kind.is_empty() || count == 0 {
+            continue;
+        }
+        match ItemKind::parse("types", kind) {
+            Ok(k) => types.push(TypeQuota {
+                kind: k,
+                count,
+                points_each: num_field(f, &format!("type_points_{i}"), &mut errs).unwrap_or(1.0),
+            }),
+            Err(e) => errs.push(e),
+        }
+    }
+    b.types = types;
+    if one(f, "action") == "apportion" {
+        b.apply_weights();
+    }
+    if errs.is_empty() { Ok(b) } else { Err(errs) }
+}
+
+async fn blueprint_update(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((code, id)): Path<(String, i64)>,
+    Form(f): Form<Pairs>,
+) -> Response {
+    let r = async {
+        check_csrf(&ctx, &f)?;
+        let (_, row) = svc::blueprint_get(&st, &ctx, &code, id).await?;
+        let spec = match blueprint_of_form(&f, &row.spec) {
+            Ok(s) => s,
+            Err(errors) => {
+                return blueprint_view(
+                    &st,
+                    &ctx,
+                    &code,
+                    id,
+                    None,
+                    errors,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await;
+            }
+        };
+        match svc::blueprint_save(&st, &ctx, &code, Some(id), &spec).await {
+            Ok(_) => Ok(redirect(&format!("/admin/bank/{code}/blueprints/{id}"))),
+            Err(AppError::Invalid(errors)) => {
+                blueprint_view(
+                    &st,
+                    &ctx,
+                    &code,
+                    id,
+                    Some(spec),
+                    errors,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        }
+    }
+    .await;
+    respond(&st, &ctx, r)
+}
+
+async fn blueprint_assemble(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((code, id)): Path<(String, i64)>,
+    Form(f): Form<Pairs>,
+) -> Response {
+    let r = async {
+        check_csrf(&ctx, &f)?;
+        let time: Option<f64> = one(&f, "time_limit_s").trim().parse().ok();
+        let gap: Option<f64> = one(&f, "gap_percent")
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .map(|g| g / 100.0);
+        let opts = match crate::api::assembly_options(Some(one(&f, "solver")), time, gap, None) {
+            Ok(o) => o,
+            Err(AppError::Invalid(errors)) => {
+                return blueprint_view(
+                    &st,
+                    &ctx,
+                    &code,
+                    id,
+                    None,
+                    errors,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await;
+            }
+            Err(e) => return Err(e),
+        };
+        match svc::assemble(&st, &ctx, &code, id, opts).await {
+            Ok(a) => Ok(redirect(&format!("/admin/bank/{code}/assemblies/{}", a.id))),
+            Err(AppError::Invalid(errors)) => {
+                blueprint_view(
+                    &st,
+                    &ctx,
+                    &code,
+                    id,
+                    None,
+                    errors,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        }
+    }
+    .await;
+    respond(&st, &ctx, r)
+}
+
+async fn assembly_page(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((code, id)): Path<(String, i64)>,
+) -> Response {
+    let r = async {
+        let (cert, a) = svc::assembly_get(&st, &ctx, &code, id).await?;
+        let b = st.store.blueprint_get(a.blueprint_id).await?;
+        let lang = ctx.lang;
+        // Rows of the side-by-side table: what the blueprint asks, what each form has.
+        let forms = a.result["forms"].as_array().cloned().unwrap_or_default();
+        let cell_rows: Vec<Value> = b
+            .spec
+            .cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let got: Vec<u64> = forms
+                    .iter()
+                    .map(|f| f["stats"]["per_cell"][i]["assembled"].as_u64().unwrap_or(0))
+                    .collect();
+                let ok = got.iter().all(|g| *g >= c.min_items as u64 && *g <= c.max_items as u64);
+                context! { code => c.code, title => c.title, min => c.min_items, max => c.max_items, got => got, ok => ok }
+            })
+            .collect();
+        let type_rows: Vec<Value> = b
+            .spec
+            .types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let got: Vec<u64> = forms
+                    .iter()
+                    .map(|f| f["stats"]["per_type"][i]["assembled"].as_u64().unwrap_or(0))
+                    .collect();
+                let ok = got.iter().all(|g| *g == t.count as u64);
+                context! { kind => label_kind(lang, t.kind), wanted => t.count, points => t.points_each, got => got, ok => ok }
+            })
+            .collect();
+        let mut form_items = Vec::new();
+        for f in &forms {
+            let mut list = Vec::new();
+            for id in f["items"].as_array().into_iter().flatten().filter_map(|x| x.as_i64()) {
+                let row = st.store.item_get(id).await?;
+                list.push(context! { id => id, ident => row.ident, kind => label_kind(lang, row.kind), stem => row.stem_text.chars().take(40).collect::<String>() });
+            }
+            form_items.push(list);
+        }
+        page(
+            &st,
+            &ctx,
+            "bank_assembly.html",
+            context! {
+                cert => cert.to_json(), a => a.clone(), r => a.result, b => b, forms => forms,
+                cell_rows => cell_rows, type_rows => type_rows, form_items => form_items,
+            },
+        )
+    }
+    .await;
+    respond(&st, &ctx, r)
+}
+
+async fn assembly_accept(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((code, id)): Path<(String, i64)>,
+    Form(f): Form<Pairs>,
+) -> Response {
+    let r = async {
+        check_csrf(&ctx, &f)?;
+        svc::assembly_accept(&st, &ctx, &code, id).await?;
+        Ok(redirect(&format!("/admin/bank/{code}#forms")))
     }
     .await;
     respond(&st, &ctx, r)
