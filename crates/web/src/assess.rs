@@ -1234,7 +1234,7 @@ async fn forms_prepare(
             }
             items.push((row.id, row.current_version, points));
         }
-        let mut code = next_form_code(st, &cert, level).await?;
+        let mut code = next_form_code(st, cert, level).await?;
         // Several forms of one assembly are numbered on from each other.
         while taken.contains(&code) {
             let (base, n) = code.rsplit_once('-').unwrap_or((&code, "1"));
