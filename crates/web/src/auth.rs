@@ -149,6 +149,22 @@ impl FromRequestParts<AppState> for Ctx {
 }
 
 impl Ctx {
+    /// A context for a caller outside HTTP (the command line, the demo loader) acting as
+    /// an account: the same services and the same access rules as a signed-in request.
+    pub fn for_user(user: xcert_store::UserRow) -> Ctx {
+        Ctx {
+            lang: "zh",
+            session: Some(SessionInfo {
+                user,
+                csrf: String::new(),
+            }),
+            csrf: String::new(),
+            bearer: true,
+            client: "cli".into(),
+            path: String::new(),
+        }
+    }
+
     pub fn principal(&self) -> Option<Principal> {
         self.session.as_ref().map(|s| s.user.principal())
     }
