@@ -5,6 +5,7 @@ mod analyze;
 mod config;
 mod demo;
 mod ingest;
+mod items;
 mod rush;
 
 use anyhow::{Context, Result, bail};
@@ -168,10 +169,56 @@ enum Command {
         #[arg(long, default_value = "auto")]
         irt: String,
     },
+    /// A certificate's question bank: import (QTI 2.1/2.2/3.0, Moodle XML, GIFT, the .xlsx
+    /// template) and export (QTI 3.0, .xlsx).
+    Items {
+        #[command(subcommand)]
+        command: ItemsCommand,
+    },
     /// Benchmarks and test data: the seeded material corpus and the dedup-only mode.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ItemsCommand {
+    /// Read a bank file, show what it holds and every problem (file, element or row and
+    /// column), then import it in one transaction.
+    Import {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The certificate whose bank it is, e.g. SGCC-RPM.
+        #[arg(long)]
+        certificate: String,
+        /// A QTI content package (.zip) or item (.xml), Moodle XML, GIFT (.gift, .txt) or .xlsx.
+        file: PathBuf,
+        /// Apply without asking.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Print the preview as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Review status for items the file gives none (draft, in_review, approved).
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Write the bank as a QTI 3.0 package or in the .xlsx template's layout.
+    Export {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        certificate: String,
+        #[arg(long, value_parser = ["qti3", "xlsx"], default_value = "qti3")]
+        format: String,
+        #[arg(long, short = 'o')]
+        output: PathBuf,
+    },
+    /// Write the blank .xlsx question bank template with its column guide.
+    Template {
+        #[arg(long, short = 'o', default_value = "xcert-item-template.xlsx")]
+        output: PathBuf,
     },
 }
 
@@ -615,6 +662,59 @@ async fn run(cli: Cli) -> Result<()> {
             let irt = analyze::parse_irt(&irt)?;
             tokio::task::spawn_blocking(move || analyze::run(&responses, key.as_deref(), json, irt))
                 .await?
+        }
+        Command::Items {
+            command:
+                ItemsCommand::Import {
+                    data,
+                    certificate,
+                    file,
+                    yes,
+                    json,
+                    status,
+                },
+        } => {
+            let (store, s) = open(&data, "xcert-data").await?;
+            items::import(
+                store,
+                &s.data_dir,
+                &cli_principal(),
+                &certificate,
+                &file,
+                yes,
+                json,
+                status.as_deref(),
+            )
+            .await
+        }
+        Command::Items {
+            command:
+                ItemsCommand::Export {
+                    data,
+                    certificate,
+                    format,
+                    output,
+                },
+        } => {
+            let (store, s) = open(&data, "xcert-data").await?;
+            items::export(
+                store,
+                &s.data_dir,
+                &cli_principal(),
+                &certificate,
+                &format,
+                &output,
+            )
+            .await
+        }
+        Command::Items {
+            command: ItemsCommand::Template { output },
+        } => {
+            let bytes =
+                xcert_assess::interchange::template_xlsx().map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::fs::write(&output, bytes)?;
+            println!("wrote {}", output.display());
+            Ok(())
         }
         Command::Template { output } => {
             std::fs::write(&output, xcert_bulk::template_xlsx())?;

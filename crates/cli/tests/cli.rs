@@ -39,7 +39,8 @@ fn help_lists_every_subcommand() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{text}");
     for sub in [
-        "serve", "demo", "migrate", "user", "import", "export", "audit", "template",
+        "serve", "demo", "migrate", "user", "import", "export", "audit", "template", "items",
+        "analyze", "bench",
     ] {
         assert!(
             text.lines()
@@ -558,5 +559,93 @@ fn reimporting_an_export_adds_no_standard_versions_and_candidates_link_to_studen
             "a-long-password\n",
         );
         assert!(!o.ok() && o.all().contains("person_id"), "[{engine:?}] {o}");
+    }
+}
+
+/// The bank from the command line: a GIFT file with one broken question is previewed with
+/// its line, nothing written without --yes, then imported; exported as QTI 3.0 and read
+/// back by the importer with nothing to change.
+#[test]
+fn items_import_and_export_a_bank() {
+    for engine in engines() {
+        let env = Env::new(engine);
+        let orgs = clean_orgs_csv(&env);
+        env.ok(&["import", &orgs, "--yes"]);
+        let certs = env.write(
+            "certs.csv",
+            format!(
+                "code,name_zh,name_en,teo,levels,status,majors,posts,competitions,description\nTST-GIFT,继电保护,,{TEO_CODE},初级,published,,,,\n"
+            ),
+        );
+        env.ok(&["import", certs.to_str().unwrap(), "--yes"]);
+        let gift = env.write(
+            "bank.gift",
+            "// 继电保护题库\n::Q1:: 继电保护的基本要求不包括 {=美观性 ~选择性 ~速动性 ~可靠性}\n\n::Q2:: 停电检修时应先验电后挂接地线。{T}\n\n::Q3:: 电流的单位是 {=安培 =A}\n\n::Q4:: 不完整的题目 {=甲 ~乙\n",
+        );
+        let o = env.run(&[
+            "items",
+            "import",
+            "--certificate",
+            "TST-GIFT",
+            gift.to_str().unwrap(),
+        ]);
+        assert!(o.ok(), "{}", o.all());
+        assert!(o.stdout.contains("3 items to import"), "{}", o.all());
+        assert!(
+            o.all().contains("line 8"),
+            "the broken question is named by its line: {}",
+            o.all()
+        );
+        assert_eq!(
+            env.scalar("SELECT COUNT(*) FROM items"),
+            0,
+            "no --yes, nothing written"
+        );
+        let o = env.ok(&[
+            "items",
+            "import",
+            "--certificate",
+            "TST-GIFT",
+            gift.to_str().unwrap(),
+            "--yes",
+            "--status",
+            "approved",
+        ]);
+        assert!(o.stdout.contains("3 new"), "{}", o.all());
+        assert_eq!(
+            env.scalar("SELECT COUNT(*) FROM items WHERE review_status = 'approved'"),
+            3
+        );
+        let out = env.path("bank-qti3.zip");
+        env.ok(&[
+            "items",
+            "export",
+            "--certificate",
+            "TST-GIFT",
+            "--format",
+            "qti3",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        let o = env.ok(&[
+            "items",
+            "import",
+            "--certificate",
+            "TST-GIFT",
+            out.to_str().unwrap(),
+            "--json",
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+        assert_eq!(v["unchanged"], 3, "{v}");
+        assert_eq!(v["errors"], 0);
+        // A certificate that does not exist is named.
+        let o = env.run(&[
+            "items",
+            "import",
+            "--certificate",
+            "NOPE-1",
+            gift.to_str().unwrap(),
+        ]);
+        assert!(!o.ok() && o.all().contains("NOPE-1"), "{}", o.all());
     }
 }
