@@ -256,6 +256,18 @@ async fn imports_name_every_problem_and_write_once() {
             .await
             .unwrap();
         let csrf = csrf_of(&page);
+        // No file: the bank page again, the message under the upload.
+        let form = Form::new()
+            .text("csrf", csrf.clone())
+            .part("file", Part::bytes(Vec::new()).file_name("empty.xlsx"));
+        let r = c
+            .post(app.url("/admin/bank/TST-BANK/imports"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("id=\"err-file\""));
         // A workbook made by openpyxl (make_fixtures.py), with broken rows.
         let bytes = std::fs::read(format!("{FIXTURES}/xlsx/bank.xlsx")).unwrap();
         let form = Form::new()

@@ -215,6 +215,26 @@ async fn bank_view(st: &AppState, ctx: &Ctx, code: &str, f: &ItemFilter) -> R<Va
     })
 }
 
+/// The bank page again (422) with errors shown under one of its forms (`slot`:
+/// `import_errors`, `form_errors`, `analysis_errors`).
+async fn bank_with_errors(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    slot: &'static str,
+    errors: Vec<FieldError>,
+) -> R<Response> {
+    let data = bank_view(st, ctx, code, &ItemFilter::default()).await?;
+    let extra = Value::from_iter([(slot, Value::from_serialize(&errors))]);
+    page_with_status(
+        st,
+        ctx,
+        "bank.html",
+        context! { ..extra, ..data },
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+}
+
 async fn bank(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -640,18 +660,7 @@ async fn import_upload(
     .await;
     let r = match r {
         Err(AppError::Invalid(errors)) => {
-            async {
-                let mut data = bank_view(&st, &ctx, &code, &ItemFilter::default()).await?;
-                data = context! { import_errors => errors, ..data };
-                page_with_status(
-                    &st,
-                    &ctx,
-                    "bank.html",
-                    data,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-            }
-            .await
+            bank_with_errors(&st, &ctx, &code, "import_errors", errors).await
         }
         other => other,
     };
@@ -785,14 +794,7 @@ async fn form_create(
                 rows[0].id
             ))),
             Err(AppError::Invalid(errors)) => {
-                let data = bank_view(&st, &ctx, &code, &ItemFilter::default()).await?;
-                page_with_status(
-                    &st,
-                    &ctx,
-                    "bank.html",
-                    context! { form_errors => errors, ..data },
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
+                bank_with_errors(&st, &ctx, &code, "form_errors", errors).await
             }
             Err(e) => Err(e),
         }
@@ -869,14 +871,7 @@ async fn analysis_run(
         match svc::analyze(&st, &ctx, &code, level, session_id, irt).await {
             Ok(id) => Ok(redirect(&format!("/admin/bank/{code}/analyses/{id}"))),
             Err(AppError::Invalid(errors)) => {
-                let data = bank_view(&st, &ctx, &code, &ItemFilter::default()).await?;
-                page_with_status(
-                    &st,
-                    &ctx,
-                    "bank.html",
-                    context! { analysis_errors => errors, ..data },
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
+                bank_with_errors(&st, &ctx, &code, "analysis_errors", errors).await
             }
             Err(e) => Err(e),
         }
