@@ -773,3 +773,106 @@ async fn attempts_refuse_out_of_window_and_time_out() {
     assert!(s.positions.len() == 5);
     let _ = (&s.teo, &s.college, s.session);
 }
+
+/// Two candidates scored by two examiners: the scoring sheet reports ICC(2,1) = 0.8 and
+/// ICC(3,1) = 250/362.5, worked by hand from Shrout & Fleiss's formulas for the totals
+/// (85, 80) and (60, 70): BMS 306.25, JMS 6.25, EMS 56.25.
+#[tokio::test]
+async fn examiners_agreement_is_reported() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let s = setup(&app).await;
+    let (st, v) = json_of(
+        app.api(
+            Method::POST,
+            "/people",
+            Some(&s.college),
+            Some(json!({"name": "李四", "id_number": id_number(2)})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let second = v["id"].as_i64().unwrap();
+    let (_, v) = json_of(
+        app.api(
+            Method::POST,
+            &format!("/exam-sessions/{}/candidates", s.session),
+            Some(&s.college),
+            Some(json!({"person_ids": [second]})),
+        )
+        .await,
+    )
+    .await;
+    let other = v["items"][0]["candidate_id"].as_i64().unwrap();
+    let ex1 = app.token("ex1").await;
+    let ex2 = app.token("ex2").await;
+    for (tok, cand, c) in [
+        (
+            &ex1,
+            s.attempt,
+            json!({"safety": 20, "check": 50, "record": 15}),
+        ),
+        (
+            &ex2,
+            s.attempt,
+            json!({"safety": 20, "check": 45, "record": 15}),
+        ),
+        (
+            &ex1,
+            other,
+            json!({"safety": 20, "check": 30, "record": 10}),
+        ),
+        (
+            &ex2,
+            other,
+            json!({"safety": 20, "check": 40, "record": 10}),
+        ),
+    ] {
+        let (st, v) = json_of(
+            app.api(
+                Method::PUT,
+                &format!("/exam-sessions/{}/practical/{cand}/0", s.session),
+                Some(tok),
+                Some(json!({"criteria": c})),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(st, 200, "{v}");
+    }
+    let (_, v) = json_of(
+        app.api(
+            Method::GET,
+            &format!("/exam-sessions/{}/scoring", s.session),
+            Some(&ex1),
+            None,
+        )
+        .await,
+    )
+    .await;
+    let a = &v["agreement"][0];
+    assert_eq!(a["double_scored"], 2, "{v}");
+    assert_eq!(a["flagged"], 0, "a gap of exactly 10 is allowed");
+    assert!(
+        (a["icc_agreement"].as_f64().unwrap() - 0.8).abs() < 1e-9,
+        "{a}"
+    );
+    assert!(
+        (a["icc_consistency"].as_f64().unwrap() - 250.0 / 362.5).abs() < 1e-9,
+        "{a}"
+    );
+    // The tablet list page shows it.
+    let (c, _) = app.sign_in_page("ex1").await;
+    let page = c
+        .get(app.url(&format!("/admin/exams/{}/scoring", s.session)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("id=\"agreement\"") && page.contains("0.80"),
+        "{page}"
+    );
+}

@@ -320,4 +320,14 @@ pub const TEXT: &[(&str, &str, &str)] = &[
         "查看考核与评分",
         "Sessions and scoring",
     ),
+    ("exam_agreement", "考评员评分一致性", "Examiners' agreement"),
+    (
+        "exam_agreement_intro",
+        "按任务统计由两位考评员评分的考生：ICC(2,1) 为绝对一致性，ICC(3,1) 为相对一致性；各评分项为二次加权 Cohen κ。",
+        "Per task, over the candidates two examiners scored: ICC(2,1) absolute agreement, ICC(3,1) consistency; per criterion, quadratic-weighted Cohen's kappa.",
+    ),
+    ("exam_task", "任务", "Task"),
+    ("exam_double_scored", "双评人数", "Double-scored"),
+    ("exam_over_threshold", "超出允许差", "Over the allowed gap"),
+    ("exam_kappa", "各评分项 κ", "Kappa per criterion"),
 ];

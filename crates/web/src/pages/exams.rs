@@ -744,7 +744,7 @@ async fn scoring(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> R
             &st,
             &ctx,
             "exam_scoring.html",
-            context! { s => s, rows => rows, may_score => svc::may_score(&p, s) },
+            context! { s => s, rows => rows, may_score => svc::may_score(&p, s), agreement => sheet.agreement },
         )
     }
     .await;
