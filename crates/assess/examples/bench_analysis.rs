@@ -3,7 +3,10 @@
 //!
 //! cargo run --release -p xcert-assess --example bench_analysis -- \
 //!     [--ctt-persons 1000000] [--ctt-items 100] [--irt-persons 100000] [--irt-items 50] \
-//!     [--seed 1] [--no-se] [--skip-ctt] [--skip-irt] [--rasch]
+//!     [--seed 1] [--no-se] [--skip-ctt] [--skip-irt] [--rasch] [--dump DIR]
+//!
+//! `--dump DIR` writes the scored matrices (`ctt.u8`, `irt.u8`: persons × items bytes,
+//! row-major, 0/1) so a peer (scripts/analysis_peers.py: numpy, girth) times the same data.
 //!
 //! Timings are wall-clock on whatever cores rayon finds; on a shared machine they are rough.
 
@@ -24,6 +27,7 @@ struct Args {
     ctt: bool,
     irt: bool,
     rasch: bool,
+    dump: Option<std::path::PathBuf>,
 }
 
 fn args() -> Args {
@@ -37,6 +41,7 @@ fn args() -> Args {
         ctt: true,
         irt: true,
         rasch: false,
+        dump: None,
     };
     let v: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -55,6 +60,11 @@ fn args() -> Args {
             "--irt-persons" => a.irt_persons = num(i),
             "--irt-items" => a.irt_items = num(i),
             "--seed" => a.seed = num(i) as u64,
+            "--dump" => {
+                a.dump = v.get(i + 1).map(std::path::PathBuf::from);
+                i += 2;
+                continue;
+            }
             "--no-se" => {
                 a.se = false;
                 i += 1;
@@ -133,6 +143,18 @@ fn rmse(x: &[f64], y: &[f64]) -> f64 {
 
 fn row(step: &str, secs: f64, note: &str) {
     println!("| {step:<44} | {secs:>8.2} s | {note}");
+}
+
+/// The matrix as bytes, one per cell (0/1 items), for the peers.
+fn dump(dir: &std::path::Path, name: &str, sm: &ScoreMatrix) {
+    std::fs::create_dir_all(dir).expect("dump folder");
+    let bytes: Vec<u8> = sm.cells().iter().map(|c| *c as u8).collect();
+    std::fs::write(dir.join(format!("{name}.u8")), bytes).expect("dump");
+    std::fs::write(
+        dir.join(format!("{name}.shape")),
+        format!("{} {}\n", sm.n_persons(), sm.n_items()),
+    )
+    .expect("dump");
 }
 
 fn main() {
@@ -231,6 +253,9 @@ fn main() {
         );
         assert_eq!(data.scores.n_persons(), rows_csv);
         drop((text, data));
+        if let Some(dir) = &args.dump {
+            dump(dir, "ctt", &sm);
+        }
         let t = Instant::now();
         let c = classical(&sm, None, &ClassicalOptions::default());
         row(
@@ -292,6 +317,9 @@ fn main() {
             t0.elapsed().as_secs_f64(),
             "not part of the analysis",
         );
+        if let Some(dir) = &args.dump {
+            dump(dir, "irt", &sm);
+        }
         let t = Instant::now();
         let fit = calibrate(
             &sm,
