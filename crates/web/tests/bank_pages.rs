@@ -215,6 +215,45 @@ async fn bank_pages_editor_and_scope() {
             .await
             .unwrap();
         assert!(v1.contains("电能表的计量单位是？"));
+        // The level's results rule from the bank page: weights must add up to 100 %.
+        let rule = |w: &str| {
+            vec![
+                ("csrf", csrf.clone()),
+                ("process_weight", "30".to_string()),
+                ("theory_weight", "30".to_string()),
+                ("practical_weight", w.to_string()),
+                ("theory_pass", "60".to_string()),
+                ("practical_pass", "60".to_string()),
+            ]
+        };
+        let r = c
+            .post(app.url("/admin/bank/TST-BANK/rules/junior"))
+            .form(&rule("30"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("id=\"rule-error\""));
+        let r = c
+            .post(app.url("/admin/bank/TST-BANK/rules/junior"))
+            .form(&rule("40"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let v: Value = app
+            .api(
+                Method::GET,
+                "/certificates/TST-BANK/result-rules/junior",
+                Some(&teo),
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["practical_weight"], 0.4, "{v}");
+        assert!(v["process_pass"].is_null());
         // Approve it from the page.
         let id: i64 = loc.rsplit('/').next().unwrap().parse().unwrap();
         let r = c

@@ -290,4 +290,16 @@ pub const TEXT: &[(&str, &str, &str)] = &[
     ),
     ("bp_accept", "采用并生成试卷", "Accept and create the forms"),
     ("bp_accepted", "已生成试卷：", "Forms created:"),
+    ("bank_rules", "成绩规则", "Results rules"),
+    (
+        "bank_rules_hint",
+        "各等级的过程性评价、理论考试、实操考核权重（合计 100%）与合格线（0–100，留空为不设）；新安排的考核采用当时的规则。",
+        "Per level: the weights of the process, theory and practical scores (adding up to 100 %) and pass marks (0–100, blank for none); a session takes the rule in force when it is scheduled.",
+    ),
+    ("bank_weight", "权重", "Weight"),
+    ("bank_pass_mark", "合格线", "Pass mark"),
+    ("bank_process", "过程性评价", "Process (training)"),
+    ("bank_theory", "理论考试", "Theory"),
+    ("bank_practical", "实操考核", "Practical"),
+    ("bank_total", "总评", "Weighted total"),
 ];

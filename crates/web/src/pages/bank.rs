@@ -69,6 +69,7 @@ pub fn routes() -> Router<AppState> {
             "/admin/bank/{code}/assemblies/{id}/accept",
             post(assembly_accept),
         )
+        .route("/admin/bank/{code}/rules/{level}", post(rule_save))
         .route("/admin/bank/{code}/analyses", post(analysis_run))
         .route("/admin/bank/{code}/analyses/{id}", get(analysis_page))
 }
@@ -201,9 +202,15 @@ async fn bank_view(st: &AppState, ctx: &Ctx, code: &str, f: &ItemFilter) -> R<Va
             ..Default::default()
         })
         .await?;
+    let mut rules = Vec::new();
+    for level in cert.levels.iter().copied() {
+        let r = st.store.result_rule(cert.id, level).await?;
+        rules.push(context! { key => level.as_str(), label => label_level(lang, level), r => r });
+    }
     let offset = f.offset.unwrap_or(0).max(0);
     let limit = f.limit.unwrap_or(50).clamp(1, 10_000);
     Ok(context! {
+        rules => rules,
         cert => cert.to_json(), items => items, total => total, table => table,
         kind_labels => ItemKind::ALL.iter().map(|k| label_kind(lang, *k)).collect::<Vec<_>>(),
         kinds => kinds, statuses => statuses, levels => levels,
@@ -216,7 +223,7 @@ async fn bank_view(st: &AppState, ctx: &Ctx, code: &str, f: &ItemFilter) -> R<Va
 }
 
 /// The bank page again (422) with errors shown under one of its forms (`slot`:
-/// `import_errors`, `form_errors`, `analysis_errors`).
+/// `import_errors`, `form_errors`, `analysis_errors`, `rule_errors`).
 async fn bank_with_errors(
     st: &AppState,
     ctx: &Ctx,
@@ -1417,6 +1424,45 @@ async fn assembly_accept(
         check_csrf(&ctx, &f)?;
         svc::assembly_accept(&st, &ctx, &code, id).await?;
         Ok(redirect(&format!("/admin/bank/{code}#forms")))
+    }
+    .await;
+    respond(&st, &ctx, r)
+}
+
+/// The results rule of a level from the bank page: weights in percent, pass marks 0–100.
+async fn rule_save(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((code, level)): Path<(String, String)>,
+    Form(f): Form<Pairs>,
+) -> Response {
+    let r = async {
+        check_csrf(&ctx, &f)?;
+        let mut errs = Vec::new();
+        let pct = |k: &str, errs: &mut Vec<FieldError>| {
+            num_field(&f, k, errs).map(|v| v / 100.0).unwrap_or(0.0)
+        };
+        let rule = xcert_assess::results::ResultRule {
+            process_weight: pct("process_weight", &mut errs),
+            theory_weight: pct("theory_weight", &mut errs),
+            practical_weight: pct("practical_weight", &mut errs),
+            process_pass: num_field(&f, "process_pass", &mut errs),
+            theory_pass: num_field(&f, "theory_pass", &mut errs),
+            practical_pass: num_field(&f, "practical_pass", &mut errs),
+            total_pass: num_field(&f, "total_pass", &mut errs),
+        };
+        let result = if errs.is_empty() {
+            svc::rule_set(&st, &ctx, &code, &level, &rule).await
+        } else {
+            Err(AppError::Invalid(errs))
+        };
+        match result {
+            Ok(()) => Ok(redirect(&format!("/admin/bank/{code}#rules"))),
+            Err(AppError::Invalid(errors)) => {
+                bank_with_errors(&st, &ctx, &code, "rule_errors", errors).await
+            }
+            Err(e) => Err(e),
+        }
     }
     .await;
     respond(&st, &ctx, r)
