@@ -1,5 +1,8 @@
 //! A real headless Chromium, driven through ChromeDriver: sign in, create a certificate
-//! with a standard, publish it, and find it in the public catalogue.
+//! with a standard, publish it, and find it in the public catalogue; schedule, take,
+//! score and release an exam; and the assessment capability's acceptance page by page
+//! (imports of bank.xlsx and a QTI 3.0 package, blueprint, two parallel forms, a session
+//! two candidates take, practical scoring, pass list, item analysis).
 //!
 //! Skipped (loudly) when ChromeDriver is not installed; `XCERT_TEST_BROWSER=1` turns a
 //! missing browser into a failure so CI cannot skip it by accident.
@@ -222,12 +225,8 @@ async fn sign_in_create_certificate_with_standard_and_find_it_in_catalogue() {
         .await
         .unwrap();
     q.send_keys("智能巡检").await.unwrap();
-    c.find(Locator::Css("#catalogue-search button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    // The home page has a catalogue table already: wait for the search's page, not that one.
+    click_for_new_page(&c, "#catalogue-search button[type=submit]").await;
     let table = c
         .wait()
         .for_element(Locator::Id("catalogue"))
@@ -816,4 +815,763 @@ async fn shot(c: &Client, name: &str) {
             png,
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The assessment capability's acceptance, page by page.
+
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../assess/tests/fixtures/interchange"
+);
+
+/// A folder as a zip, as a TEO would pack a QTI package before uploading it.
+fn zip_dir(dir: &std::path::Path) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut out);
+    let opts = zip::write::SimpleFileOptions::default();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                z.start_file(rel, opts).unwrap();
+                z.write_all(&std::fs::read(&p).unwrap()).unwrap();
+            }
+        }
+    }
+    z.finish().unwrap();
+    out.into_inner()
+}
+
+/// An API call that must succeed; its JSON answer.
+async fn api_ok(
+    app: &common::TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let r = app.api(method, path, Some(token), Some(body)).await;
+    let s = r.status().as_u16();
+    let v: serde_json::Value = r.json().await.unwrap_or(serde_json::Value::Null);
+    assert!(s < 300, "{path}: {s} {v}");
+    v
+}
+
+/// The page's value of an input (its property, which typing and reloads change), once
+/// the input is there.
+async fn value_of(c: &Client, css: &str) -> String {
+    c.wait()
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+/// Replace what an input holds with `text`, once the input is there.
+async fn set_value(c: &Client, css: &str, text: &str) {
+    let e = c
+        .wait()
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    e.clear().await.unwrap();
+    e.send_keys(text).await.unwrap();
+}
+
+/// The numeric id at the end of a link's address.
+async fn id_in_href(e: &fantoccini::elements::Element) -> i64 {
+    let href = e.attr("href").await.unwrap().unwrap_or_default();
+    href.rsplit('/')
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no id at the end of {href:?}"))
+}
+
+/// The skill standard of the acceptance's certificate: work area 1 holds the codes
+/// bank.xlsx (1.1.1, 1.1.2) and the QTI 3.0 package (1.1.2) tag their items with.
+const ACCEPTANCE_STANDARD: &str = "# 电能计量\n## 装表接电\n- [初级] 能识读电能表铭牌\n- [初级] 能完成单相电能表接线\n# 安全作业\n## 停电作业\n- [初级] 能执行停电验电\n- [初级] 能装设接地线\n";
+
+/// What a candidate clicks for an item, by its stem: the key and a wrong option.
+type Answers = std::collections::HashMap<String, (String, String)>;
+
+/// Approved junior items through the API, beside the imports, so two parallel forms
+/// of 4 single-choice and 2 true/false items fit without overlap: 5 + 3 per work area.
+async fn seed_pool(app: &common::TestApp, teo: &str) -> Answers {
+    use serde_json::json;
+    let mut answers = Answers::new();
+    // X-001 of bank.xlsx is approved, junior and tagged 1.1.1;1.1.2: it joins the pool.
+    answers.insert(
+        "我国电网的额定频率是多少？".into(),
+        ("B".into(), "A".into()),
+    );
+    for area in 1..=2 {
+        for n in 0..8 {
+            let (kind, choices, key, wrong) = if n < 5 {
+                let ids = ["A", "B", "C", "D"];
+                (
+                    "single_choice",
+                    json!([{"id": "A", "text": "甲"}, {"id": "B", "text": "乙"}, {"id": "C", "text": "丙"}, {"id": "D", "text": "丁"}]),
+                    ids[n % 4],
+                    ids[(n + 1) % 4],
+                )
+            } else {
+                let (k, w) = if n % 2 == 0 { ("T", "F") } else { ("F", "T") };
+                (
+                    "true_false",
+                    json!([{"id": "T", "text": "对"}, {"id": "F", "text": "错"}]),
+                    k,
+                    w,
+                )
+            };
+            let stem = format!("第 {area} 区第 {n} 题：按作业规程应如何处理？");
+            api_ok(
+                app,
+                reqwest::Method::POST,
+                "/certificates/TST-ACC/items",
+                teo,
+                json!({
+                    "meta": {"ident": format!("API-{area}-{n}"), "requirements": [format!("{area}.1.{}", 1 + n % 2)], "level": "junior", "difficulty": 1 + (n % 5)},
+                    "content": {"kind": kind, "stem": stem, "points": 1.0,
+                        "interaction": {"type": "choice", "shuffle": false, "choices": choices, "correct": [key]}},
+                    "status": "approved"
+                }),
+            )
+            .await;
+            answers.insert(stem, (key.into(), wrong.into()));
+        }
+    }
+    answers
+}
+
+/// A candidate takes the exam on the page: every item answered by clicking (the key, or
+/// for `all_right` false the wrong option of single-choice items), the autosave
+/// seen, then submitted. Returns the attempt's address.
+async fn take_exam(
+    c: &Client,
+    app: &common::TestApp,
+    user: &str,
+    answers: &Answers,
+    all_right: bool,
+) -> String {
+    sign_in(c, &app.base, user).await;
+    c.goto(&format!("{}/exam", app.base)).await.unwrap();
+    click(c, "#my-exams a").await;
+    click(c, "#exam-start").await;
+    c.wait()
+        .for_element(Locator::Id("exam-form"))
+        .await
+        .unwrap();
+    let attempt_url = c.current_url().await.unwrap().to_string();
+    let attempt: i64 = attempt_url
+        .trim_end_matches(|ch: char| !ch.is_ascii_digit())
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let questions = c.find_all(Locator::Css(".exam-q")).await.unwrap();
+    assert_eq!(questions.len(), 6, "4 single choice + 2 true/false");
+    for q in &questions {
+        let pos = q.attr("data-pos").await.unwrap().unwrap();
+        let stem = q
+            .find(Locator::Css(".exam-stem"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let (key, wrong) = answers
+            .get(stem.trim())
+            .unwrap_or_else(|| panic!("an item not in the pool: {stem:?}"));
+        let single = q.find(Locator::Css("input[value='T']")).await.is_err();
+        let pick = if all_right || !single { key } else { wrong };
+        click(
+            c,
+            &format!(".exam-q[data-pos='{pos}'] input[value='{pick}']"),
+        )
+        .await;
+    }
+    // The autosave indicator, and the server holding all six answers.
+    wait_text(c, "#save-status", |t| t.contains("已保存于")).await;
+    let mut saved = 0;
+    for _ in 0..100 {
+        saved = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM exam_responses WHERE candidate_id = $1",
+        )
+        .bind(attempt)
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+        if saved == 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(saved, 6, "{user}: autosaved");
+    click(c, "#exam-submit").await;
+    let msg = c.get_alert_text().await.unwrap();
+    assert!(msg.contains("确定交卷") && !msg.contains("未作答"), "{msg}");
+    c.accept_alert().await.unwrap();
+    c.wait()
+        .for_element(Locator::Id("exam-submitted"))
+        .await
+        .unwrap();
+    sign_out(c).await;
+    attempt_url
+}
+
+/// "A TEO imports a QTI 3.0 package and an xlsx bank, builds a blueprint from the
+/// standard, assembles two parallel forms, schedules a session; candidates take it in the
+/// browser; an examiner scores the practical part; the pass list and the item-analysis
+/// report appear." The certificate, its standard, extra pool items and the people are
+/// made through the API; everything the acceptance names happens in the pages.
+#[tokio::test]
+async fn import_assemble_schedule_take_score_release_and_analyse_in_the_browser() {
+    let Some((_driver, c, _profile)) = start_browser().await else {
+        return;
+    };
+    let app = spawn_app(Engine::Sqlite).await;
+    let started = std::time::Instant::now();
+    let run =
+        futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(acceptance(&c, &app))).await;
+    if let Err(panic) = run {
+        shot(&c, "acceptance-failure").await;
+        let _ = c.close().await;
+        std::panic::resume_unwind(panic);
+    }
+    eprintln!(
+        "the acceptance in the browser took {:.1?}",
+        started.elapsed()
+    );
+    c.close().await.unwrap();
+}
+
+async fn acceptance(c: &Client, app: &common::TestApp) {
+    use reqwest::Method;
+    use serde_json::json;
+    let base = app.base.as_str();
+    let teo = app.token("teo_a").await;
+    let college = app.token("college_sd").await;
+    api_ok(
+        app,
+        Method::POST,
+        "/certificates",
+        &teo,
+        common::cert_body("TST-ACC", "电能计量装接"),
+    )
+    .await;
+    api_ok(
+        app,
+        Method::PUT,
+        "/certificates/TST-ACC/standard",
+        &teo,
+        json!({"outline": ACCEPTANCE_STANDARD, "publish": true}),
+    )
+    .await;
+    let answers = seed_pool(app, &teo).await;
+    let v = api_ok(
+        app,
+        Method::POST,
+        "/users",
+        &teo,
+        json!({"username": "ex1", "display_name": "考评员甲", "password": PASSWORD, "role": "examiner", "org_id": app.ids["teo_a"]}),
+    )
+    .await;
+    let examiner_id = v["id"].as_i64().unwrap();
+    let mut people = Vec::new();
+    for (user, name, first17, no) in [
+        ("cand_a", "王五", "11010520000103003", "2024101"),
+        ("cand_b", "赵六", "11010520000104004", "2024102"),
+    ] {
+        let id_no = format!(
+            "{first17}{}",
+            xcert_domain::ids::ResidentId::check_char(first17).unwrap()
+        );
+        let v = api_ok(
+            app,
+            Method::POST,
+            "/people",
+            &college,
+            json!({"name": name, "id_number": id_no, "student_no": no}),
+        )
+        .await;
+        let person = v["id"].as_i64().unwrap();
+        api_ok(
+            app,
+            Method::POST,
+            "/users",
+            &college,
+            json!({"username": user, "display_name": name, "password": PASSWORD, "role": "candidate", "person_id": person}),
+        )
+        .await;
+        people.push(person);
+    }
+
+    // The TEO opens the bank and imports bank.xlsx (made by openpyxl) through the upload
+    // form: the preview names every problem row before anything is written.
+    sign_in(c, base, "teo_a").await;
+    c.goto(&format!("{base}/admin/bank")).await.unwrap();
+    click(c, "#banks a[href='/admin/bank/TST-ACC']").await;
+    let xlsx = std::fs::canonicalize(format!("{FIXTURES}/xlsx/bank.xlsx")).unwrap();
+    c.wait()
+        .for_element(Locator::Id("f-file"))
+        .await
+        .unwrap()
+        .send_keys(&xlsx.to_string_lossy())
+        .await
+        .unwrap();
+    click(c, "#import-submit").await;
+    let problems = wait_text(c, "#problems", |t| !t.is_empty()).await;
+    assert!(problems.contains("row 10, column key"), "{problems}");
+    assert!(problems.contains("row 12, column kind"), "{problems}");
+    let errors = wait_text(c, "#n-errors", |t| !t.is_empty()).await;
+    assert_ne!(errors, "0", "bank.xlsx has broken rows");
+    assert_eq!(app.count("items").await, 16, "a preview writes nothing");
+    shot(c, "acceptance-import-preview").await;
+    click(c, "#confirm").await;
+    c.wait().for_element(Locator::Id("applied")).await.unwrap();
+    assert!(app.count("items").await > 16);
+
+    // The QTI 3.0 fixture package, zipped into a file as a TEO would upload it.
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("qti3.zip");
+    std::fs::write(
+        &pkg,
+        zip_dir(&std::path::Path::new(FIXTURES).join("qti/v3p0")),
+    )
+    .unwrap();
+    click(c, "a[href='/admin/bank/TST-ACC']").await;
+    c.wait()
+        .for_element(Locator::Id("f-file"))
+        .await
+        .unwrap()
+        .send_keys(&pkg.to_string_lossy())
+        .await
+        .unwrap();
+    click(c, "#import-submit").await;
+    let n = wait_text(c, "#n-items", |t| !t.is_empty()).await;
+    assert_eq!(n, "5", "five items in the package");
+    assert_eq!(value_text(c, "#n-errors").await, "0");
+    click(c, "#confirm").await;
+    c.wait().for_element(Locator::Id("applied")).await.unwrap();
+
+    // The practical task X-008 (实操题) came in as a draft without level or skill
+    // requirement, which approval needs: tag it in the editor, then approve it.
+    click(c, "a[href='/admin/bank/TST-ACC']").await;
+    click(c, "#item-list tr[data-item='X-008'] a").await;
+    set_value(c, "#f-level", "初级").await;
+    set_value(c, "#f-requirements", "1.1.2").await;
+    click_for_new_page(c, "#item-save").await;
+    assert!(
+        c.find_all(Locator::Id("form-errors"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "X-008 saved with its tags"
+    );
+    click(c, "#to-approved").await;
+    c.wait()
+        .for_element(Locator::Css("h1 .status.bank-approved"))
+        .await
+        .unwrap();
+    let task_id: i64 = c
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // A blueprint from the standard for the junior level: two work areas, equal weight.
+    click(c, "a[href='/admin/bank/TST-ACC']").await;
+    click(c, "a[href='/admin/bank/TST-ACC/blueprints']").await;
+    click(c, "#f-level option[value='junior']").await;
+    click(c, "#blueprint-create").await;
+    c.wait()
+        .for_element(Locator::Id("blueprint-form"))
+        .await
+        .unwrap();
+    for cell in ["1", "2"] {
+        c.find(Locator::Css(&format!("#cells tr[data-cell='{cell}']")))
+            .await
+            .unwrap_or_else(|e| panic!("work area {cell} in the blueprint: {e}"));
+    }
+    // The approved junior theory items per area: 5 + 3 through the API in each, and
+    // bank.xlsx's X-001 (1.1.1;1.1.2) in area 1.
+    for (cell, n) in [("1", "9"), ("2", "8")] {
+        let got = value_text(c, &format!("#cells tr[data-cell='{cell}'] td:last-child")).await;
+        assert_eq!(got, n, "items of area {cell} in the pool");
+    }
+    // Two junior requirements in each area: 50 % each.
+    for i in 0..2 {
+        let w = value_of(c, &format!("input[name=cell_weight_{i}]")).await;
+        assert_eq!(w.parse::<f64>().ok(), Some(50.0), "weight of area {i}: {w}");
+    }
+    // Two forms of 4 single-choice and 2 true/false items, apportioned by weight: 3 + 3.
+    set_value(c, "#f-forms", "2").await;
+    let mut i = 0;
+    while let Ok(kind) = c
+        .find(Locator::Css(&format!("select[name=type_kind_{i}]")))
+        .await
+    {
+        let count = match kind.prop("value").await.unwrap().as_deref() {
+            Some("single_choice") => "4",
+            Some("true_false") => "2",
+            Some("") => break,
+            other => panic!("a type the pool should not offer: {other:?}"),
+        };
+        set_value(c, &format!("input[name=type_count_{i}]"), count).await;
+        i += 1;
+    }
+    assert_eq!(i, 2, "single choice and true/false in the draft");
+    let no_overlap = c
+        .find(Locator::Css("input[name=no_overlap]"))
+        .await
+        .unwrap();
+    assert_eq!(
+        no_overlap.prop("checked").await.unwrap().as_deref(),
+        Some("true"),
+        "parallel forms share no item"
+    );
+    click_for_new_page(c, "#blueprint-apportion").await;
+    assert_eq!(value_of(c, "input[name=cell_min_0]").await, "3");
+    assert_eq!(value_of(c, "input[name=cell_max_1]").await, "3");
+    assert_eq!(value_of(c, "#f-forms").await, "2");
+    assert!(
+        c.find_all(Locator::Css("#cells td.error, #types td.error"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "the pool meets the counts of two forms"
+    );
+    shot(c, "acceptance-blueprint").await;
+
+    // Assemble with microlp; the forms beside the blueprint; accept them.
+    click(c, "#f-solver option[value='microlp']").await;
+    click(c, "#assemble").await;
+    let compare = c.wait().for_element(Locator::Id("compare")).await.unwrap();
+    let heads = compare.find_all(Locator::Css("thead th")).await.unwrap();
+    assert_eq!(heads.len(), 4, "label, blueprint, form 1, form 2");
+    assert!(
+        compare
+            .find_all(Locator::Css("tr.error"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "{}",
+        compare.text().await.unwrap()
+    );
+    shot(c, "acceptance-assembly").await;
+    click(c, "#accept").await;
+    c.wait()
+        .for_element(Locator::Css("#form-list a"))
+        .await
+        .unwrap();
+    let links = c.find_all(Locator::Css("#form-list a")).await.unwrap();
+    assert_eq!(links.len(), 2, "two parallel forms in the forms list");
+    let form_id = id_in_href(&links[0]).await;
+    for row in c
+        .find_all(Locator::Css("#form-list tbody tr"))
+        .await
+        .unwrap()
+    {
+        let cells = row.find_all(Locator::Css("td")).await.unwrap();
+        assert_eq!(cells[3].text().await.unwrap(), "6", "items per form");
+    }
+
+    // The TEO schedules a session with one of the forms and the practical task.
+    c.goto(&format!("{base}/admin/exams")).await.unwrap();
+    click(c, "#f-certificate option[value='TST-ACC']").await;
+    click(c, "#f-level option[value='junior']").await;
+    type_into(c, "#f-title", "电能计量装接初级考核").await;
+    click(
+        c,
+        &format!("#f-site_org_id option[value='{}']", app.ids["college_sd"]),
+    )
+    .await;
+    let china = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let local = |d: chrono::DateTime<chrono::Utc>| {
+        d.with_timezone(&china).format("%Y-%m-%dT%H:%M").to_string()
+    };
+    let now = chrono::Utc::now();
+    c.execute(
+        "document.getElementById('f-opens_at').value = arguments[0]; document.getElementById('f-closes_at').value = arguments[1];",
+        vec![
+            json!(local(now - chrono::Duration::minutes(5))),
+            json!(local(now + chrono::Duration::hours(3))),
+        ],
+    )
+    .await
+    .unwrap();
+    set_value(c, "#f-duration_minutes", "60").await;
+    click(c, &format!("#f-forms input[value='{form_id}']")).await;
+    click(c, &format!("#f-tasks input[value='{task_id}']")).await;
+    click(c, &format!("#f-examiners input[value='{examiner_id}']")).await;
+    click(c, "#schedule-submit").await;
+    let title = c
+        .wait()
+        .for_element(Locator::Id("session-title"))
+        .await
+        .unwrap();
+    assert!(title.text().await.unwrap().contains("电能计量装接初级考核"));
+    let session_url = c.current_url().await.unwrap().to_string();
+    let session: i64 = session_url.rsplit('/').next().unwrap().parse().unwrap();
+    let tasks = wait_text(c, "#session-tasks", |t| !t.is_empty()).await;
+    assert!(tasks.contains("X-008"), "{tasks}");
+    sign_out(c).await;
+
+    // The college registers its two students.
+    sign_in(c, base, "college_sd").await;
+    c.goto(&session_url).await.unwrap();
+    for p in &people {
+        click(c, &format!("#person-{p}")).await;
+    }
+    click(c, "#register-submit").await;
+    let outcome = wait_text(c, "#register-outcomes", |t| t.contains("赵六")).await;
+    assert!(
+        outcome.contains("王五") && outcome.matches("已报名").count() == 2,
+        "{outcome}"
+    );
+    sign_out(c).await;
+
+    // Two candidates take the exam, one after the other: 王五 answers every item
+    // right; 赵六 gets the true/false items right and the single-choice items wrong.
+    let attempt_a = take_exam(c, app, "cand_a", &answers, true).await;
+    take_exam(c, app, "cand_b", &answers, false).await;
+
+    // The examiner scores X-008 (安全防护 10, critical; 接线正确 30) on the tablet page:
+    // 王五 full marks, 赵六 no safety measures and 20 for the wiring: a critical line at 0
+    // makes the task 0 (the page says 安全项得 0 分，则本任务记 0 分).
+    sign_in(c, base, "ex1").await;
+    c.goto(&format!("{base}/admin/exams/{session}/scoring"))
+        .await
+        .unwrap();
+    click(c, "#scoring-sheet a.exam-cell").await;
+    let mut previous = String::new();
+    for _ in 0..2 {
+        let who = wait_text(c, "#score-candidate", |t| !t.is_empty() && t != previous).await;
+        let full = who.contains("王五");
+        let criteria = c
+            .find_all(Locator::Css("#score-form fieldset.exam-criterion"))
+            .await
+            .unwrap();
+        assert_eq!(criteria.len(), 2, "X-008's two criteria");
+        let mut total = 0.0;
+        let mut zeroed = false;
+        for cr in &criteria {
+            let id = cr.attr("data-criterion").await.unwrap().unwrap();
+            let max: f64 = cr.attr("data-max").await.unwrap().unwrap().parse().unwrap();
+            let critical = cr.attr("data-critical").await.unwrap().as_deref() == Some("1");
+            let points = match (full, critical) {
+                (true, _) => max,
+                (false, true) => 0.0,
+                (false, false) => 20.0,
+            };
+            total += points;
+            zeroed |= critical && points == 0.0;
+            set_value(c, &format!("#c-{id}"), &points.to_string()).await;
+        }
+        let want = if zeroed { 0.0 } else { total }.to_string();
+        wait_text(c, "#live-total", |t| t == want).await;
+        previous = who;
+        click(c, "#score-next").await;
+    }
+    // The last "save and next" goes back to the sheet: both scored.
+    c.wait()
+        .for_element(Locator::Id("scoring-sheet"))
+        .await
+        .unwrap();
+    let mine: Vec<String> = {
+        let mut v = Vec::new();
+        for e in c
+            .find_all(Locator::Css("#scoring-sheet .exam-mine"))
+            .await
+            .unwrap()
+        {
+            v.push(e.text().await.unwrap());
+        }
+        v.sort();
+        v
+    };
+    assert_eq!(mine, ["0", "40"], "both candidates scored");
+    sign_out(c).await;
+
+    // The college enters the training (process) scores: 王五 90, 赵六 60.
+    sign_in(c, base, "college_sd").await;
+    for (name, score) in [("王五", "90"), ("赵六", "60")] {
+        c.goto(&session_url).await.unwrap();
+        let row = format!("//tr[td[2][normalize-space()='{name}']]");
+        let input = c
+            .wait()
+            .for_element(Locator::XPath(&format!(
+                "{row}//form[contains(@class,'exam-process')]//input[@name='score']"
+            )))
+            .await
+            .unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(score).await.unwrap();
+        let save = c
+            .find(Locator::XPath(&format!(
+                "{row}//form[contains(@class,'exam-process')]//button"
+            )))
+            .await
+            .unwrap();
+        press(c, save).await.unwrap();
+        c.wait()
+            .for_element(Locator::Id("saved-note"))
+            .await
+            .unwrap();
+    }
+    sign_out(c).await;
+
+    // The TEO closes and releases; the results page shows the pass count and the pass
+    // list answers.
+    sign_in(c, base, "teo_a").await;
+    c.goto(&session_url).await.unwrap();
+    click(c, "#close-confirm").await;
+    click(c, "#close-session").await;
+    click(c, "#release-results").await;
+    c.wait()
+        .for_element(Locator::Css("#session-status[data-status='released']"))
+        .await
+        .unwrap();
+    click(c, "#link-results").await;
+    let passed = wait_text(c, "#count-passed", |t| !t.is_empty()).await;
+    assert_eq!(passed, "1", "王五 passes; 赵六's theory 2/6 is under 60");
+    assert_eq!(value_text(c, "#count-candidates").await, "2");
+    let pass_row = c
+        .find(Locator::Css("#results-table tr.exam-pass"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(pass_row.contains("王五"), "{pass_row}");
+    // 赵六: 0.2·60 + 0.3·(2/6·100) + 0.5·0 = 22, under both part thresholds.
+    let fail_row = c
+        .find(Locator::Css("#results-table tr.exam-fail"))
+        .await
+        .unwrap();
+    assert!(fail_row.text().await.unwrap().contains("赵六"));
+    let fail_total = fail_row
+        .find(Locator::Css("td b"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(fail_total, "22");
+    shot(c, "acceptance-results").await;
+    let link = c
+        .find(Locator::Id("download-pass-list"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let got = c
+        .execute(
+            "return fetch(arguments[0]).then(r => [r.status, r.headers.get('content-type')]);",
+            vec![json!(link)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(got[0], 200, "the pass list: {got}");
+    assert!(
+        got[1].as_str().unwrap_or("").contains("spreadsheetml"),
+        "{got}"
+    );
+
+    // The item analysis of the session, run from the bank page.
+    c.goto(&format!("{base}/admin/bank/TST-ACC")).await.unwrap();
+    click(
+        c,
+        &format!("#analysis-form select[name=session_id] option[value='{session}']"),
+    )
+    .await;
+    click(c, "#analysis-submit").await;
+    c.wait()
+        .for_element(Locator::Id("item-stats"))
+        .await
+        .unwrap();
+    let rows = c
+        .find_all(Locator::Css("#item-stats tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.len(),
+        6,
+        "one row of CTT statistics per item of the form"
+    );
+    let persons = wait_text(c, "#test-stats .stat b", |t| !t.is_empty()).await;
+    assert_eq!(persons, "2");
+    for chart in [
+        "chart-score-distribution",
+        "chart-difficulty-discrimination",
+    ] {
+        c.find(Locator::Id(chart))
+            .await
+            .unwrap_or_else(|e| panic!("{chart}: {e}"));
+    }
+    assert!(
+        !c.find_all(Locator::Css("table.distractors"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "the distractor tables of the choice items"
+    );
+    shot(c, "acceptance-analysis").await;
+    sign_out(c).await;
+
+    // 王五 sees the result: theory 6/6 = 100, practical 40/40 = 100, process 90;
+    // 0.2·90 + 0.3·100 + 0.5·100 = 98 under the default rule (20/30/50 %).
+    sign_in(c, base, "cand_a").await;
+    c.goto(&attempt_a).await.unwrap();
+    c.wait()
+        .for_element(Locator::Id("result-passed"))
+        .await
+        .unwrap();
+    let total = wait_text(c, "#result-total", |t| !t.is_empty()).await;
+    assert_eq!(total, "98");
+}
+
+/// Click a submit button and wait until the page it leads to has loaded, also when that
+/// page is at the same address and has the same elements as the one it replaces.
+async fn click_for_new_page(c: &Client, css: &str) {
+    c.execute("document.body.setAttribute('data-stale', '1');", vec![])
+        .await
+        .unwrap();
+    click(c, css).await;
+    c.wait()
+        .for_element(Locator::Css("body:not([data-stale])"))
+        .await
+        .unwrap_or_else(|e| panic!("no new page after {css}: {e}"));
+}
+
+/// An element's text, once the element is there.
+async fn value_text(c: &Client, css: &str) -> String {
+    c.wait()
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
 }
