@@ -20,7 +20,7 @@ def load(d, name):
 
 
 def ctt(x):
-    x = x.astype(np.float32)
+    x = x.astype(np.float64)
     n, k = x.shape
     total = x.sum(axis=1)
     p = x.mean(axis=0)
@@ -50,7 +50,7 @@ def main():
 
         y = load(d, "irt")
         t = time.perf_counter()
-        est = twopl_mml(y.T)
+        est = twopl_mml(y.T.astype(np.int64))
         a = est["Discrimination"]
         rows.append((f"girth twopl_mml {y.shape[0]} × {y.shape[1]}", time.perf_counter() - t, f"mean a {np.mean(a):.4f}"))
     for name, secs, note in rows:
