@@ -249,6 +249,15 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// A nullable float as a query parameter: sent as text, to be written `CAST($n AS DOUBLE
+/// PRECISION)` in the SQL. sqlx 0.9's `Any` driver sends a NULL `f64` as a PostgreSQL
+/// `float4`, and the cached statement then rejects the next non-NULL value ("incorrect
+/// binary data format", transact-rs/sqlx#4284); text has one type either way, and the
+/// shortest round-trip decimal keeps the value exact.
+pub(crate) fn opt_float(v: Option<f64>) -> Option<String> {
+    v.filter(|x| x.is_finite()).map(|x| x.to_string())
+}
+
 pub(crate) fn opt_str(row: &AnyRow, col: &str) -> Option<String> {
     row.try_get::<Option<String>, _>(col).ok().flatten()
 }

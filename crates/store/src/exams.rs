@@ -6,7 +6,7 @@
 //! submitting are safe to repeat: a save replaces the responses it carries, a second
 //! submit returns the first one's outcome.
 
-use crate::db::{WriteTx, now, opt_str};
+use crate::db::{WriteTx, now, opt_float, opt_str};
 use crate::items::{FormContent, parse_level};
 use crate::{Result, Store, StoreError};
 use serde::Serialize;
@@ -1200,8 +1200,8 @@ impl WriteTx {
                 .map(|r| serde_json::to_string(r).unwrap_or_default())
                 .unwrap_or_else(|| "{\"choice\":[]}".into());
             if resp.is_some() {
-                sqlx::query("UPDATE exam_responses SET score = $1 WHERE candidate_id = $2 AND position = $3")
-                    .bind(score)
+                sqlx::query("UPDATE exam_responses SET score = CAST($1 AS DOUBLE PRECISION) WHERE candidate_id = $2 AND position = $3")
+                    .bind(opt_float(score))
                     .bind(candidate_id)
                     .bind(fi.position)
                     .execute(&mut *self.tx)
@@ -1216,25 +1216,25 @@ impl WriteTx {
                     _ => json,
                 };
                 sqlx::query(
-                    "INSERT INTO exam_responses (candidate_id, position, response_json, saved_at, score) VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO exam_responses (candidate_id, position, response_json, saved_at, score) VALUES ($1, $2, $3, $4, CAST($5 AS DOUBLE PRECISION))",
                 )
                 .bind(candidate_id)
                 .bind(fi.position)
                 .bind(empty)
                 .bind(at)
-                .bind(score)
+                .bind(opt_float(score))
                 .execute(&mut *self.tx)
                 .await?;
             }
         }
         let theory_earned = if unmarked == 0 { Some(earned) } else { None };
         sqlx::query(
-            "UPDATE exam_candidates SET state = 'submitted', submitted_at = $1, submit_reason = $2, theory_earned = $3,
+            "UPDATE exam_candidates SET state = 'submitted', submitted_at = $1, submit_reason = $2, theory_earned = CAST($3 AS DOUBLE PRECISION),
                 theory_possible = $4, unmarked = $5 WHERE id = $6",
         )
         .bind(at)
         .bind(reason)
-        .bind(theory_earned)
+        .bind(opt_float(theory_earned))
         .bind(possible)
         .bind(unmarked)
         .bind(candidate_id)
@@ -1321,9 +1321,9 @@ impl WriteTx {
         .bind(candidate_id)
         .fetch_one(&mut *self.tx)
         .await?;
-        sqlx::query("UPDATE exam_candidates SET unmarked = $1, theory_earned = $2 WHERE id = $3")
+        sqlx::query("UPDATE exam_candidates SET unmarked = $1, theory_earned = CAST($2 AS DOUBLE PRECISION) WHERE id = $3")
             .bind(open)
-            .bind(if open == 0 { Some(earned) } else { None })
+            .bind(opt_float((open == 0).then_some(earned)))
             .bind(candidate_id)
             .execute(&mut *self.tx)
             .await?;
@@ -1424,11 +1424,13 @@ impl WriteTx {
             ));
         }
         let before = get_candidate(&mut self.tx, candidate_id).await?;
-        sqlx::query("UPDATE exam_candidates SET process_score = $1 WHERE id = $2")
-            .bind(score)
-            .bind(candidate_id)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(
+            "UPDATE exam_candidates SET process_score = CAST($1 AS DOUBLE PRECISION) WHERE id = $2",
+        )
+        .bind(opt_float(score))
+        .bind(candidate_id)
+        .execute(&mut *self.tx)
+        .await?;
         self.audit(
             "process_score",
             "exam_candidate",
@@ -1496,16 +1498,16 @@ impl WriteTx {
             }
             sqlx::query(
                 "INSERT INTO exam_results (candidate_id, process, theory, practical, total, passed, shortfalls_json, decided_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 VALUES ($1, CAST($2 AS DOUBLE PRECISION), CAST($3 AS DOUBLE PRECISION), CAST($4 AS DOUBLE PRECISION), CAST($5 AS DOUBLE PRECISION), $6, $7, $8)
                  ON CONFLICT (candidate_id) DO UPDATE SET process = excluded.process, theory = excluded.theory,
                     practical = excluded.practical, total = excluded.total, passed = excluded.passed,
                     shortfalls_json = excluded.shortfalls_json, decided_at = excluded.decided_at",
             )
             .bind(c.id)
-            .bind(o.process)
-            .bind(o.theory)
-            .bind(o.practical)
-            .bind(o.total)
+            .bind(opt_float(o.process))
+            .bind(opt_float(o.theory))
+            .bind(opt_float(o.practical))
+            .bind(opt_float(o.total))
             .bind(o.passed as i64)
             .bind(serde_json::to_string(&o.shortfalls).unwrap_or_default())
             .bind(&t)

@@ -1,7 +1,7 @@
 //! Question banks (题库): items with immutable content versions, staged bank imports,
 //! blueprints, and assembled forms (试卷) that point at the exact versions they use.
 
-use crate::db::{WriteTx, like_pattern, now, opt_str};
+use crate::db::{WriteTx, like_pattern, now, opt_float, opt_str};
 use crate::{Result, Store, StoreError};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -456,13 +456,13 @@ impl WriteTx {
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO items (certificate_id, ident, kind, level, difficulty, enemy_group, testlet, author,
                         time_seconds, review_status, current_version, points, stem_text, usage_count, created_by, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, 0, $13, $14, $14) RETURNING id",
+                     VALUES ($1, $2, $3, $4, CAST($5 AS DOUBLE PRECISION), $6, $7, $8, $9, $10, 1, $11, $12, 0, $13, $14, $14) RETURNING id",
                 )
                 .bind(certificate_id)
                 .bind(meta.ident.trim())
                 .bind(content.kind.as_str())
                 .bind(meta.level.map(|l| l.as_str()))
-                .bind(meta.difficulty)
+                .bind(opt_float(meta.difficulty))
                 .bind(meta.enemy_group.clone())
                 .bind(meta.testlet.clone())
                 .bind(meta.author.clone())
@@ -514,13 +514,13 @@ impl WriteTx {
                     },
                 );
                 sqlx::query(
-                    "UPDATE items SET kind = $1, level = $2, difficulty = $3, enemy_group = $4, testlet = $5, author = $6,
+                    "UPDATE items SET kind = $1, level = $2, difficulty = CAST($3 AS DOUBLE PRECISION), enemy_group = $4, testlet = $5, author = $6,
                         time_seconds = $7, review_status = $8, current_version = $9, points = $10, stem_text = $11, updated_at = $12
                      WHERE id = $13",
                 )
                 .bind(content.kind.as_str())
                 .bind(meta.level.map(|l| l.as_str()))
-                .bind(meta.difficulty)
+                .bind(opt_float(meta.difficulty))
                 .bind(meta.enemy_group.clone())
                 .bind(meta.testlet.clone())
                 .bind(meta.author.clone())
@@ -648,13 +648,14 @@ impl WriteTx {
     /// Record item statistics from an analysis (facility, discrimination, IRT a and b).
     pub async fn item_set_stats(&mut self, id: i64, stats: &ItemStats) -> Result<()> {
         sqlx::query(
-            "UPDATE items SET stat_n = $1, stat_p = $2, stat_r = $3, irt_a = $4, irt_b = $5, calibrated_at = $6 WHERE id = $7",
+            "UPDATE items SET stat_n = $1, stat_p = CAST($2 AS DOUBLE PRECISION), stat_r = CAST($3 AS DOUBLE PRECISION),
+                irt_a = CAST($4 AS DOUBLE PRECISION), irt_b = CAST($5 AS DOUBLE PRECISION), calibrated_at = $6 WHERE id = $7",
         )
         .bind(stats.n)
-        .bind(stats.p)
-        .bind(stats.r)
-        .bind(stats.a)
-        .bind(stats.b)
+        .bind(opt_float(stats.p))
+        .bind(opt_float(stats.r))
+        .bind(opt_float(stats.a))
+        .bind(opt_float(stats.b))
         .bind(&stats.calibrated_at)
         .bind(id)
         .execute(&mut *self.tx)

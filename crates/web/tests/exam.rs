@@ -876,3 +876,71 @@ async fn examiners_agreement_is_reported() {
         "{page}"
     );
 }
+
+/// On one connection, a submit that stores no theory score yet (a written answer to
+/// mark) followed by one that stores a score: on PostgreSQL the cached statement must take
+/// both (sqlx 0.9's Any driver sends a NULL float as float4; the store sends floats as
+/// text cast in SQL).
+#[tokio::test]
+async fn null_then_real_scores_on_one_connection() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let s = setup(&app).await;
+        let (st, v) = json_of(
+            app.api(
+                Method::POST,
+                "/people",
+                Some(&s.college),
+                Some(json!({"name": "王二", "id_number": id_number(3)})),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(st, 201, "{v}");
+        let (_, v) = json_of(
+            app.api(
+                Method::POST,
+                &format!("/exam-sessions/{}/candidates", s.session),
+                Some(&s.college),
+                Some(json!({"person_ids": [v["id"]]})),
+            )
+            .await,
+        )
+        .await;
+        let second = v["items"][0]["candidate_id"].as_i64().unwrap();
+        let cand = app.store.candidate_get(s.attempt).await.unwrap();
+        let form = app.store.form_content(cand.form_id).await.unwrap();
+        let at = xcert_store::now();
+        // One transaction: one connection, one statement cache.
+        let mut tx = app.store.begin_write("test").await.unwrap();
+        tx.attempt_start(second, &at).await.unwrap();
+        let written = vec![(
+            4,
+            xcert_assess::item::Response::Extended("先报告，再隔离。".into()),
+        )];
+        let a = tx
+            .attempt_submit(s.attempt, &form, &written, "candidate", &at)
+            .await
+            .unwrap();
+        assert_eq!(
+            a.theory_earned, None,
+            "{engine:?}: a written answer waits for its marker"
+        );
+        let b = tx
+            .attempt_submit(second, &form, &[], "candidate", &at)
+            .await
+            .unwrap();
+        assert_eq!(
+            b.theory_earned,
+            Some(0.0),
+            "{engine:?}: nothing answered, nothing to mark"
+        );
+        tx.process_score_set(s.attempt, None).await.unwrap();
+        tx.process_score_set(second, Some(77.5)).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            app.store.candidate_get(second).await.unwrap().process_score,
+            Some(77.5)
+        );
+    }
+}
