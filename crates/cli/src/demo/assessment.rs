@@ -111,7 +111,7 @@ pub async fn load(store: &Store, data_dir: &std::path::Path) -> Result<()> {
     );
 
     let rpm_forms = forms_from_blueprint(&st, &sgcc, RPM, RPM_MIX, (2.2, 2.9)).await?;
-    let emmc_forms = forms_from_blueprint(&st, &sgcc, EMMC, EMMC_MIX, (2.2, 2.9)).await?;
+    forms_from_blueprint(&st, &sgcc, EMMC, EMMC_MIX, (2.2, 2.9)).await?;
 
     let people = students_and_accounts(&st, store).await?;
     let task_id = *rpm
@@ -119,7 +119,6 @@ pub async fn load(store: &Store, data_dir: &std::path::Path) -> Result<()> {
         .with_context(|| format!("demo practical task {RPM_TASK}"))?;
     finished_session(&st, &sgcc, &people, &rpm_forms, task_id).await?;
     open_session(&st, &sgcc, &people, &rpm_forms, task_id).await?;
-    let _ = emmc_forms;
     eprintln!(
         "demo assessment data loaded in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -543,7 +542,7 @@ async fn finished_session(
     }
 
     // Abilities from a fixed seed: the same demo every time.
-    let mut rng = Rng(0x5eed_2026);
+    let mut rng = Rng::stream(0, 0);
     let mut sim: Vec<Simulated> = Vec::new();
     for (person, account) in &people.candidates {
         let theta = 0.5 + 0.8 * rng.normal();
@@ -559,6 +558,7 @@ async fn finished_session(
     let mut difficulty: HashMap<i64, f64> = HashMap::new();
     let (mut answered, mut skipped) = (0usize, 0usize);
     for (k, c) in sim.iter().enumerate() {
+        let mut rng = Rng::stream(1, k as u64);
         let ctx = Ctx::for_user(c.account.clone());
         let view = web(
             svc::attempt_start(st, &ctx, c.candidate).await,
@@ -639,6 +639,7 @@ async fn finished_session(
     )?;
     let mut marked = 0;
     for t in queue.iter().filter(|t| t.score.is_none()) {
+        let mut rng = Rng::stream(2, (t.candidate_id as u64) << 16 | t.position as u64);
         let score = mark(&mut rng, t.guide.as_deref(), &t.answer, t.points);
         web(
             svc::mark_response(st, examiner, session.id, t.candidate_id, t.position, score).await,
@@ -658,6 +659,7 @@ async fn finished_session(
     let third = &people.teo_examiners[1].0;
     let (mut double, mut thirds) = (0, 0);
     for (k, c) in sim.iter().enumerate() {
+        let mut rng = Rng::stream(3, k as u64);
         let quality = 0.35 + 0.6 / (1.0 + (-1.2 * (c.practical + 0.5)).exp());
         let unsafe_work = k == 7;
         let disagree = matches!(k, 4 | 13 | 22 | 31);
@@ -717,6 +719,7 @@ async fn finished_session(
     .into_iter()
     .map(|c| (c.id, c.ticket))
     .collect();
+    let mut rng = Rng::stream(4, 0);
     let rows: Vec<(String, Option<f64>)> = sim
         .iter()
         .map(|c| {
@@ -850,6 +853,14 @@ struct Simulated {
 struct Rng(u64);
 
 impl Rng {
+    /// An independent stream per phase and candidate, so what one draws does not shift
+    /// the others (the timed-out candidate's random item order changes only their part).
+    fn stream(phase: u64, index: u64) -> Rng {
+        let mut r = Rng(0x5eed_2026 ^ phase.wrapping_mul(0xd1b5_4a32_d192_ed03) ^ index);
+        r.next();
+        r
+    }
+
     fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
@@ -1040,7 +1051,7 @@ fn mark(rng: &mut Rng, guide: Option<&str>, answer: &str, points: f64) -> f64 {
 /// An examiner's points on one line of the observation scale for a performance of
 /// `quality` (0–1): the nearest descriptor when the line has them, else whole points.
 fn criterion_points(rng: &mut Rng, quality: f64, c: &xcert_assess::item::Criterion) -> f64 {
-    let raw = (quality + 0.04 * rng.normal()).clamp(0.0, 1.0) * c.points;
+    let raw = (quality + 0.025 * rng.normal()).clamp(0.0, 1.0) * c.points;
     if c.descriptors.is_empty() {
         raw.round()
     } else {
