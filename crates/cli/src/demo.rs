@@ -222,6 +222,10 @@ pub fn print_logins(logins: &[Login], url: Option<&str>) {
             l.org.map(|o| format!(" · {o}")).unwrap_or_default()
         );
     }
+    let u = url.unwrap_or("");
+    println!(
+        "\n  To try assessment: candidate takes the open relay protection exam at {u}/exam;\n  sgcc keeps the question banks at {u}/admin/bank and the sessions at {u}/admin/exams\n  (a finished one with results and item analysis); examiner scores at {u}/admin/exams."
+    );
     println!();
 }
 
