@@ -1,6 +1,9 @@
 //! The demo data set: the State Grid TEO with its eleven power certificates, three more
 //! TEOs, twelve pilot colleges in seven provinces, their provincial authorities, and
-//! students — loaded through the same import path users have, plus one account per role.
+//! students — loaded through the same import path users have, plus one account per role —
+//! and the assessment data (see [`assessment`]).
+
+mod assessment;
 
 use anyhow::{Context, Result, bail};
 use xcert_bulk::{ImportSet, Sheet};
@@ -98,8 +101,14 @@ pub async fn load(store: &Store, data_dir: &std::path::Path) -> Result<Vec<Login
                 s.errors.len()
             );
         }
+        // The candidate account is 刘䶮, a relay protection student of 国网技术学院, who
+        // finds an open relay protection exam waiting.
         let candidate_person = store
-            .people_list(&xcert_domain::access::PeopleScope::All, None, None)
+            .people_list(
+                &xcert_domain::access::PeopleScope::All,
+                Some(assessment::CANDIDATE_STUDENT_NO),
+                None,
+            )
             .await?
             .first()
             .map(|p| p.id);
@@ -139,6 +148,7 @@ pub async fn load(store: &Store, data_dir: &std::path::Path) -> Result<Vec<Login
             s.people_created
         );
         consolidation(store, data_dir).await?;
+        assessment::load(store, data_dir).await?;
     }
     Ok(ACCOUNTS
         .iter()
@@ -212,6 +222,10 @@ pub fn print_logins(logins: &[Login], url: Option<&str>) {
             l.org.map(|o| format!(" · {o}")).unwrap_or_default()
         );
     }
+    let u = url.unwrap_or("");
+    println!(
+        "\n  To try assessment: candidate takes the open relay protection exam at {u}/exam;\n  sgcc keeps the question banks at {u}/admin/bank and the sessions at {u}/admin/exams\n  (a finished one with results and item analysis); examiner scores at {u}/admin/exams."
+    );
     println!();
 }
 

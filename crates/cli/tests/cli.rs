@@ -440,11 +440,23 @@ fn demo_loads_once() {
                 "certificates",
                 "people",
                 "audit_log",
+                "items",
+                "item_versions",
+                "blueprints",
+                "assemblies",
+                "forms",
+                "exam_sessions",
+                "exam_candidates",
+                "exam_responses",
+                "practical_scores",
+                "exam_results",
+                "analysis_reports",
             ]
             .map(|t| env.scalar(&format!("SELECT COUNT(*) FROM {t}")))
         };
         let first = counts(&env);
-        assert_eq!(first[0], 8, "[{engine:?}] users");
+        // One account per role, two TEO examiners, forty candidates (demo/assessment.rs).
+        assert_eq!(first[0], 8 + 2 + 40, "[{engine:?}] users");
         assert!(first[2] >= 11, "[{engine:?}] certificates");
 
         let again = env.ok(&["demo", "--no-serve"]);
@@ -514,7 +526,7 @@ fn reimporting_an_export_adds_no_standard_versions_and_candidates_link_to_studen
             "[{engine:?}] {o}"
         );
         assert!(
-            o.stdout.contains("people:        0 new, 60 updated"),
+            o.stdout.contains("people:        0 new, 100 updated"),
             "[{engine:?}] {o}"
         );
         assert_eq!(
