@@ -18,7 +18,6 @@ CREATE TABLE items (
     current_version BIGINT NOT NULL,
     points DOUBLE PRECISION NOT NULL,
     stem_text TEXT NOT NULL,
-    usage_count BIGINT NOT NULL,
     stat_n BIGINT,
     stat_p DOUBLE PRECISION,
     stat_r DOUBLE PRECISION,
@@ -108,6 +107,8 @@ CREATE TABLE forms (
     total_points DOUBLE PRECISION NOT NULL,
     time_limit_minutes BIGINT NOT NULL,
     status TEXT NOT NULL,
+    -- Submitted attempts on this form: an item's usage is the sum over its forms.
+    deliveries BIGINT NOT NULL,
     assembly_json TEXT NOT NULL,
     created_by TEXT NOT NULL,
     created_at TEXT NOT NULL

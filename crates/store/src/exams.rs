@@ -1104,19 +1104,12 @@ impl WriteTx {
                 "考试时间已到，截止前保存的答案已保留",
             )));
         }
-        let rows = checked_answers(form, answers)?;
-        for (pos, json) in &rows {
-            sqlx::query(
-                "INSERT INTO exam_responses (candidate_id, position, response_json, saved_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (candidate_id, position) DO UPDATE SET response_json = excluded.response_json, saved_at = excluded.saved_at",
-            )
-            .bind(candidate_id)
-            .bind(pos)
-            .bind(json)
-            .bind(at)
-            .execute(&mut *self.tx)
+        let rows: Vec<(i64, String, Option<f64>)> = checked_answers(form, answers)?
+            .into_iter()
+            .map(|(pos, json)| (pos, json, None))
+            .collect();
+        self.responses_upsert(candidate_id, &rows, at, false)
             .await?;
-        }
         sqlx::query("UPDATE exam_candidates SET saves = saves + 1 WHERE id = $1")
             .bind(candidate_id)
             .execute(&mut *self.tx)
@@ -1173,6 +1166,7 @@ impl WriteTx {
         let mut earned = 0.0;
         let mut possible = 0.0;
         let mut unmarked = 0;
+        let mut scored: Vec<(i64, String, Option<f64>)> = Vec::with_capacity(form.items.len());
         for (fi, content, _) in &form.items {
             if !content.kind.is_theory() {
                 continue;
@@ -1196,37 +1190,19 @@ impl WriteTx {
             if let Some(sc) = score {
                 earned += sc;
             }
-            let json = resp
-                .map(|r| serde_json::to_string(r).unwrap_or_default())
-                .unwrap_or_else(|| "{\"choice\":[]}".into());
-            if resp.is_some() {
-                sqlx::query("UPDATE exam_responses SET score = CAST($1 AS DOUBLE PRECISION) WHERE candidate_id = $2 AND position = $3")
-                    .bind(opt_float(score))
-                    .bind(candidate_id)
-                    .bind(fi.position)
-                    .execute(&mut *self.tx)
-                    .await?;
-            } else {
-                // An unanswered item is recorded as such, scored 0, so analysis sees it.
-                let empty = match content.kind {
-                    ItemKind::TextEntry => "{\"text\":[]}".to_string(),
-                    ItemKind::Matching => "{\"pairs\":[]}".to_string(),
-                    ItemKind::Ordering => "{\"order\":[]}".to_string(),
-                    ItemKind::ExtendedText => "{\"extended\":\"\"}".to_string(),
-                    _ => json,
-                };
-                sqlx::query(
-                    "INSERT INTO exam_responses (candidate_id, position, response_json, saved_at, score) VALUES ($1, $2, $3, $4, CAST($5 AS DOUBLE PRECISION))",
-                )
-                .bind(candidate_id)
-                .bind(fi.position)
-                .bind(empty)
-                .bind(at)
-                .bind(opt_float(score))
-                .execute(&mut *self.tx)
-                .await?;
-            }
+            // An unanswered item is recorded as such, scored 0, so analysis sees it; an
+            // answered one keeps its response and gets its score.
+            let empty = match content.kind {
+                ItemKind::TextEntry => "{\"text\":[]}",
+                ItemKind::Matching => "{\"pairs\":[]}",
+                ItemKind::Ordering => "{\"order\":[]}",
+                ItemKind::ExtendedText => "{\"extended\":\"\"}",
+                _ => "{\"choice\":[]}",
+            };
+            scored.push((fi.position, empty.to_string(), score));
         }
+        self.responses_upsert(candidate_id, &scored, at, true)
+            .await?;
         let theory_earned = if unmarked == 0 { Some(earned) } else { None };
         sqlx::query(
             "UPDATE exam_candidates SET state = 'submitted', submitted_at = $1, submit_reason = $2, theory_earned = CAST($3 AS DOUBLE PRECISION),
@@ -1240,13 +1216,11 @@ impl WriteTx {
         .bind(candidate_id)
         .execute(&mut *self.tx)
         .await?;
-        // Items delivered count towards exposure.
-        sqlx::query(
-            "UPDATE items SET usage_count = usage_count + 1 WHERE id IN (SELECT item_id FROM form_items WHERE form_id = $1)",
-        )
-        .bind(c.form_id)
-        .execute(&mut *self.tx)
-        .await?;
+        // One delivery of the form: the items' usage counts follow from their forms'.
+        sqlx::query("UPDATE forms SET deliveries = deliveries + 1 WHERE id = $1")
+            .bind(c.form_id)
+            .execute(&mut *self.tx)
+            .await?;
         self.audit(
             "submit",
             "exam_attempt",
@@ -1256,6 +1230,48 @@ impl WriteTx {
         )
         .await?;
         get_candidate(&mut self.tx, candidate_id).await
+    }
+
+    /// Write responses of an attempt in as few statements as it takes (a multi-row upsert
+    /// per 100 rows: each statement is a round trip to PostgreSQL). `score_only`: rows that
+    /// exist keep their response and time and only take the score (the submit); otherwise
+    /// the response and its time are replaced and the score is left alone (a save).
+    async fn responses_upsert(
+        &mut self,
+        candidate_id: i64,
+        rows: &[(i64, String, Option<f64>)],
+        at: &str,
+        score_only: bool,
+    ) -> Result<()> {
+        let conflict = if score_only {
+            "score = excluded.score"
+        } else {
+            "response_json = excluded.response_json, saved_at = excluded.saved_at"
+        };
+        for chunk in rows.chunks(100) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let b = i * 3;
+                    format!(
+                        "($1, ${}, ${}, $2, CAST(${} AS DOUBLE PRECISION))",
+                        b + 3,
+                        b + 4,
+                        b + 5
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO exam_responses (candidate_id, position, response_json, saved_at, score) VALUES {}
+                 ON CONFLICT (candidate_id, position) DO UPDATE SET {conflict}",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(candidate_id).bind(at);
+            for (pos, json, score) in chunk {
+                q = q.bind(*pos).bind(json.as_str()).bind(opt_float(*score));
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        Ok(())
     }
 
     /// A marker's score for a written answer; when the last one is marked, the theory

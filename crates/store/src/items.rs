@@ -105,7 +105,8 @@ pub enum UpsertOutcome {
 }
 
 const SELECT: &str = "SELECT i.id, i.certificate_id, i.ident, i.kind, i.level, i.difficulty, i.enemy_group, i.testlet,
-        i.author, i.time_seconds, i.review_status, i.current_version, i.points, i.stem_text, i.usage_count,
+        i.author, i.time_seconds, i.review_status, i.current_version, i.points, i.stem_text,
+        (SELECT CAST(COALESCE(SUM(f.deliveries), 0) AS BIGINT) FROM form_items fi JOIN forms f ON f.id = fi.form_id WHERE fi.item_id = i.id) AS usage_count,
         i.stat_n, i.stat_p, i.stat_r, i.irt_a, i.irt_b, i.calibrated_at, i.created_by, i.created_at, i.updated_at
      FROM items i";
 
@@ -455,8 +456,8 @@ impl WriteTx {
             None => {
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO items (certificate_id, ident, kind, level, difficulty, enemy_group, testlet, author,
-                        time_seconds, review_status, current_version, points, stem_text, usage_count, created_by, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, CAST($5 AS DOUBLE PRECISION), $6, $7, $8, $9, $10, 1, $11, $12, 0, $13, $14, $14) RETURNING id",
+                        time_seconds, review_status, current_version, points, stem_text, created_by, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, CAST($5 AS DOUBLE PRECISION), $6, $7, $8, $9, $10, 1, $11, $12, $13, $14, $14) RETURNING id",
                 )
                 .bind(certificate_id)
                 .bind(meta.ident.trim())
@@ -1097,8 +1098,8 @@ impl WriteTx {
         let t = now();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO forms (certificate_id, blueprint_id, level, code, title, items_count, total_points, time_limit_minutes,
-                status, assembly_json, created_by, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'ready', $9, $10, $11) RETURNING id",
+                status, deliveries, assembly_json, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'ready', 0, $9, $10, $11) RETURNING id",
         )
         .bind(f.certificate_id)
         .bind(f.blueprint_id)

@@ -445,6 +445,21 @@ async fn exam_flow_from_bank_to_pass_list() {
         )
         .await;
         assert_eq!(st, 409);
+        // One delivery of the form: its items' usage is 1, the practical task's 0.
+        let (_, v) = json_of(
+            app.api(
+                Method::GET,
+                "/certificates/TST-RPM/items",
+                Some(&s.teo),
+                None,
+            )
+            .await,
+        )
+        .await;
+        for it in v["items"].as_array().unwrap() {
+            let want = if it["ident"] == "P1" { 0 } else { 1 };
+            assert_eq!(it["usage_count"], want, "{it}");
+        }
         // Count the answers back from the database: five rows, one per theory item.
         assert_eq!(app.count("exam_responses").await, 5);
         let saved: String =
