@@ -195,8 +195,8 @@ pub(crate) fn wrap(text: &str, size: f32, max_width: f32) -> Vec<String> {
                 width = 0.0;
                 continue;
             }
-            let word_break = ch.is_ascii_graphic()
-                && line.chars().last().is_some_and(|c| c.is_ascii_graphic());
+            let word_break =
+                ch.is_ascii_graphic() && line.chars().last().is_some_and(|c| c.is_ascii_graphic());
             let tail = match line.rfind(' ') {
                 Some(pos) if word_break => {
                     let tail = line[pos + 1..].to_string();
@@ -230,14 +230,21 @@ mod tests {
     fn fallback_and_coverage() {
         let f = fonts();
         assert!(matches!(lookup(f, '张'), Some((false, _))));
-        assert!(matches!(lookup(f, '䶮'), Some((true, _))), "Ext A from HanaMinA");
+        assert!(
+            matches!(lookup(f, '䶮'), Some((true, _))),
+            "Ext A from HanaMinA"
+        );
         assert!(lookup(f, '𠈌').is_none(), "Ext B is not bundled");
         assert_eq!(uncovered("张三 䶮 𠈌𠈌 A\n"), vec!['𠈌']);
     }
 
     #[test]
     fn wrapping_respects_width_and_words() {
-        let lines = wrap("Electric Power Demand Response Integrated Services", 10.0, 100.0);
+        let lines = wrap(
+            "Electric Power Demand Response Integrated Services",
+            10.0,
+            100.0,
+        );
         assert!(lines.len() > 1, "{lines:?}");
         for l in &lines {
             assert!(measure(l, 10.0, 0.0) <= 100.0 + 0.01, "{l:?}");

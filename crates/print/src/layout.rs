@@ -40,10 +40,7 @@ const QR_QUIET_MODULES: f32 = 4.0;
 /// Renders `certs` (not empty) as one PDF, one page each.
 pub(crate) fn document(certs: &[CertificatePrint]) -> Result<Vec<u8>, PrintError> {
     // Encode every QR code first: a bad URL fails before any page is made.
-    let qrs = certs
-        .iter()
-        .map(|c| qr(c))
-        .collect::<Result<Vec<_>, _>>()?;
+    let qrs = certs.iter().map(qr).collect::<Result<Vec<_>, _>>()?;
     let mut doc = Document::new();
     let title = if certs.len() == 1 {
         format!("职业技能等级证书 {}", certs[0].number)

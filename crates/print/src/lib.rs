@@ -47,7 +47,9 @@ pub struct CertificatePrint {
 pub enum PrintError {
     #[error("no certificates to print: a PDF needs at least one page")]
     NoCertificates,
-    #[error("certificate {number:?}: the verify URL is empty, there is nothing to put in the QR code")]
+    #[error(
+        "certificate {number:?}: the verify URL is empty, there is nothing to put in the QR code"
+    )]
     EmptyVerifyUrl { number: String },
     #[error("certificate {number:?}: the verify URL cannot be encoded as a QR code: {reason}")]
     QrCode { number: String, reason: String },
@@ -55,7 +57,9 @@ pub enum PrintError {
         "certificate number {number:?} cannot name a file in the zip: it is empty, or has '/', '\\\\', \"..\" or control characters"
     )]
     InvalidNumber { number: String },
-    #[error("certificate number {number:?} appears twice: the zip would hold two files of one name")]
+    #[error(
+        "certificate number {number:?} appears twice: the zip would hold two files of one name"
+    )]
     DuplicateNumber { number: String },
     #[error("PDF generation failed: {0}")]
     Pdf(String),
