@@ -306,7 +306,12 @@ fn draw_page(s: &mut Surface<'_>, c: &CertificatePrint, code: &QrCode) {
     fill(s, INK);
     let seal_y = qr_y + symbol - mm(12.0);
     let issuer_w = qr_x - quiet - mm(32.0) - mm(6.0);
-    let last = paragraph(s, &c.teo_name, mm(32.0), seal_y, 11.0, issuer_w);
+    // At most two lines here, so a long name never runs into the URL below.
+    let mut issuer_size = 11.0;
+    while issuer_size > 7.0 && wrap(&c.teo_name, issuer_size, issuer_w).len() > 2 {
+        issuer_size -= 0.5;
+    }
+    let last = paragraph(s, &c.teo_name, mm(32.0), seal_y, issuer_size, issuer_w);
     fill(s, GREY);
     draw_line(
         s,
