@@ -78,7 +78,11 @@ pub fn data_set() -> Result<ImportSet> {
 }
 
 /// Load the demo unless it is already there; returns the logins.
-pub async fn load(store: &Store, data_dir: &std::path::Path) -> Result<Vec<Login>> {
+pub async fn load(
+    store: &Store,
+    data_dir: &std::path::Path,
+    web: &xcert_web::WebConfig,
+) -> Result<Vec<Login>> {
     if store.user_by_username("admin").await?.is_none() {
         let set = data_set()?;
         let loader = Principal {
@@ -148,7 +152,7 @@ pub async fn load(store: &Store, data_dir: &std::path::Path) -> Result<Vec<Login
             s.people_created
         );
         consolidation(store, data_dir).await?;
-        assessment::load(store, data_dir).await?;
+        assessment::load(store, web).await?;
     }
     Ok(ACCOUNTS
         .iter()

@@ -9,7 +9,7 @@ use std::path::Path;
 use xcert_store::Store;
 use xcert_web::{AppState, Ctx};
 
-fn context(who: &xcert_domain::access::Principal) -> Ctx {
+pub(crate) fn context(who: &xcert_domain::access::Principal) -> Ctx {
     Ctx::for_user(xcert_store::UserRow {
         id: who.user_id,
         username: who.username.clone(),
@@ -24,18 +24,11 @@ fn context(who: &xcert_domain::access::Principal) -> Ctx {
     })
 }
 
-fn state(store: Store, data_dir: &Path) -> AppState {
-    AppState::new(
-        store,
-        xcert_web::WebConfig {
-            base_url: "http://127.0.0.1".into(),
-            secure_cookies: false,
-            staging_dir: data_dir.join("ingest-uploads"),
-        },
-    )
+fn state(store: Store, web: xcert_web::WebConfig) -> AppState {
+    AppState::new(store, web)
 }
 
-fn err(e: xcert_web::AppError) -> anyhow::Error {
+pub(crate) fn err(e: xcert_web::AppError) -> anyhow::Error {
     let fields: Vec<String> = e
         .fields()
         .iter()
@@ -51,7 +44,7 @@ fn err(e: xcert_web::AppError) -> anyhow::Error {
 #[allow(clippy::too_many_arguments)]
 pub async fn import(
     store: Store,
-    data_dir: &Path,
+    web: xcert_web::WebConfig,
     who: &xcert_domain::access::Principal,
     certificate: &str,
     file: &Path,
@@ -59,7 +52,7 @@ pub async fn import(
     json: bool,
     status: Option<&str>,
 ) -> Result<()> {
-    let st = state(store, data_dir);
+    let st = state(store, web);
     let ctx = context(who);
     let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let name = file
@@ -134,13 +127,13 @@ pub async fn import(
 
 pub async fn export(
     store: Store,
-    data_dir: &Path,
+    web: xcert_web::WebConfig,
     who: &xcert_domain::access::Principal,
     certificate: &str,
     format: &str,
     output: &Path,
 ) -> Result<()> {
-    let st = state(store, data_dir);
+    let st = state(store, web);
     let ctx = context(who);
     let f = xcert_store::ItemFilter {
         limit: Some(10_000),

@@ -2,6 +2,7 @@
 //! export the registry, and verify the audit chain.
 
 mod analyze;
+mod certs;
 mod config;
 mod demo;
 mod ingest;
@@ -175,6 +176,63 @@ enum Command {
         #[command(subcommand)]
         command: ItemsCommand,
     },
+    /// Issue certificates from a released session's pass list or a pass-list file
+    /// (.xlsx/.csv: 姓名, 身份证号, 院校), or resume an interrupted job. Resumable:
+    /// exactly one certificate per candidate however often it is stopped.
+    Issue {
+        #[command(flatten)]
+        data: DataArgs,
+        /// A released exam session's id.
+        #[arg(long, conflicts_with = "pass_list")]
+        session: Option<i64>,
+        /// A pass-list file.
+        #[arg(long)]
+        pass_list: Option<PathBuf>,
+        /// With --pass-list: the certificate code, e.g. SGCC-RPM.
+        #[arg(long)]
+        certificate: Option<String>,
+        /// With --pass-list: junior, intermediate or senior.
+        #[arg(long)]
+        level: Option<String>,
+        /// With --pass-list: which assessment the list is from (issuing twice from the same
+        /// assessment gives nobody a second certificate).
+        #[arg(long)]
+        session_ref: Option<String>,
+        /// Resume a job a stop interrupted.
+        #[arg(long)]
+        resume: Option<i64>,
+        /// Check and count only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Verify a credential file (JSON with an embedded proof, or a JWT) offline: bundled
+    /// contexts, this instance's keys and status lists. Exits 1 when it does not verify.
+    Verify {
+        #[command(flatten)]
+        data: DataArgs,
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a certificate (final), or suspend or reinstate it; the reason is audited.
+    Revoke {
+        #[command(flatten)]
+        data: DataArgs,
+        number: String,
+        #[arg(long)]
+        reason: String,
+        /// Suspend instead of revoking.
+        #[arg(long, conflicts_with = "reinstate")]
+        suspend: bool,
+        /// Lift a suspension.
+        #[arg(long)]
+        reinstate: bool,
+    },
+    /// A TEO's signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Benchmarks and test data: the seeded material corpus and the dedup-only mode.
     Bench {
         #[command(subcommand)]
@@ -219,6 +277,25 @@ enum ItemsCommand {
     Template {
         #[arg(long, short = 'o', default_value = "xcert-item-template.xlsx")]
         output: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a new signing key; older keys stay in the TEO's DID document.
+    Rotate {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The TEO: id, unified social credit code or exact Chinese name.
+        #[arg(long)]
+        teo: String,
+    },
+    /// List a TEO's keys.
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        teo: String,
     },
 }
 
@@ -396,7 +473,7 @@ async fn run(cli: Cli) -> Result<()> {
             no_serve,
         } => {
             let (store, s) = open(&data, "xcert-demo").await?;
-            let logins = demo::load(&store, &s.data_dir).await?;
+            let logins = demo::load(&store, &s.data_dir, &s.web_config(None)?).await?;
             if no_serve {
                 demo::print_logins(&logins, None);
                 return Ok(());
@@ -653,6 +730,69 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Issue {
+            data,
+            session,
+            pass_list,
+            certificate,
+            level,
+            session_ref,
+            resume,
+            dry_run,
+        } => {
+            let (store, s) = open(&data, "xcert-data").await?;
+            certs::issue_cmd(
+                store,
+                s.web_config(None)?,
+                &cli_principal(),
+                certs::IssueArgs {
+                    session,
+                    pass_list: pass_list.as_deref(),
+                    certificate: certificate.as_deref(),
+                    level: level.as_deref(),
+                    session_ref: session_ref.as_deref(),
+                    resume,
+                    dry_run,
+                },
+            )
+            .await
+        }
+        Command::Verify { data, file, json } => {
+            let (store, s) = open(&data, "xcert-data").await?;
+            if !certs::verify_cmd(store, s.web_config(None)?, &file, json).await? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Revoke {
+            data,
+            number,
+            reason,
+            suspend,
+            reinstate,
+        } => {
+            let (store, s) = open(&data, "xcert-data").await?;
+            let to = if suspend {
+                xcert_store::IssuedState::Suspended
+            } else if reinstate {
+                xcert_store::IssuedState::Active
+            } else {
+                xcert_store::IssuedState::Revoked
+            };
+            certs::revoke_cmd(store, s.web_config(None)?, &cli_principal(), &number, to, &reason).await
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate { data, teo },
+        } => {
+            let (store, s) = open(&data, "xcert-data").await?;
+            certs::keys_cmd(store, s.web_config(None)?, &cli_principal(), &teo, true).await
+        }
+        Command::Keys {
+            command: KeysCommand::List { data, teo },
+        } => {
+            let (store, s) = open(&data, "xcert-data").await?;
+            certs::keys_cmd(store, s.web_config(None)?, &cli_principal(), &teo, false).await
+        }
         Command::Analyze {
             responses,
             key,
@@ -677,7 +817,7 @@ async fn run(cli: Cli) -> Result<()> {
             let (store, s) = open(&data, "xcert-data").await?;
             items::import(
                 store,
-                &s.data_dir,
+                s.web_config(None)?,
                 &cli_principal(),
                 &certificate,
                 &file,
@@ -699,7 +839,7 @@ async fn run(cli: Cli) -> Result<()> {
             let (store, s) = open(&data, "xcert-data").await?;
             items::export(
                 store,
-                &s.data_dir,
+                s.web_config(None)?,
                 &cli_principal(),
                 &certificate,
                 &format,
@@ -862,14 +1002,7 @@ async fn serve(
         .base_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let state = xcert_web::AppState::new(
-        store,
-        xcert_web::WebConfig {
-            base_url: base_url.clone(),
-            secure_cookies: s.file.secure_cookies.unwrap_or(false),
-            staging_dir: s.data_dir.join("ingest-uploads"),
-        },
-    );
+    let state = xcert_web::AppState::new(store, s.web_config(Some(base_url.clone()))?);
     println!(
         "xcert serving {base_url}  (database: {}, files: {})",
         s.database_display(),

@@ -195,6 +195,11 @@ pub enum Action<'a> {
     ScoreSession { assigned: bool },
     /// Take one's own theory test and see one's own results.
     OwnAttempt { person_id: i64 },
+    /// Issue a TEO's certificates to candidates (证书发放) and change them afterwards:
+    /// suspend, revoke, reinstate, correct; rotate its signing keys.
+    IssueCertificates { teo_id: i64 },
+    /// See issued certificates: their TEO, and the college whose students hold them.
+    ViewIssued { teo_id: i64, college_id: Option<i64> },
 }
 
 /// Why an action was refused, in both languages.
@@ -346,6 +351,21 @@ pub fn authorize(who: Option<&Principal>, action: &Action<'_>) -> Result<(), Den
             *assigned,
             "only the examiners assigned to this session score it",
             "只有被指派到本场考核的考评员才能评分",
+        ),
+        (TeoStaff, IssueCertificates { teo_id }) => allow_if(
+            own_org(*teo_id),
+            "TEO staff issue and change their own TEO's certificates only",
+            "培训评价组织人员只能发放和变更本组织的证书",
+        ),
+        (TeoStaff, ViewIssued { teo_id, .. }) => allow_if(
+            own_org(*teo_id),
+            "TEO staff see their own TEO's issued certificates only",
+            "培训评价组织人员只能查看本组织发放的证书",
+        ),
+        (CollegeStaff, ViewIssued { college_id, .. }) => allow_if(
+            college_id.is_some_and(own_org),
+            "college staff see their own students' certificates only",
+            "院校人员只能查看本校学生的证书",
         ),
         (Candidate, OwnAttempt { person_id }) => allow_if(
             p.person_id == Some(*person_id),

@@ -13,6 +13,7 @@ mod error;
 mod exams;
 mod imports;
 mod ingest;
+mod issued;
 mod items;
 mod objects;
 mod organizations;
@@ -33,6 +34,10 @@ pub use imports::{ImportJob, ImportSummary};
 pub use ingest::{
     FileFilter, NewRun, ProgressFn, RunOptions, RunOutcome, RunRow, RunState,
     report_json as ingest_report_json,
+};
+pub use issued::{
+    IssuanceJobRow, IssuanceRow, IssuedFilter, IssuedRow, IssuedState, IssuerKeyRow, JobState, NewIssued,
+    NewJob, StatusListRow,
 };
 pub use items::{
     AssemblyRow, BlueprintRow, FormContent, FormItem, FormRow, FormStatus, ItemFilter,

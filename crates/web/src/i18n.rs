@@ -290,10 +290,11 @@ const TEXT: &[(&str, &str, &str)] = &[
 ];
 
 mod bank;
+mod certs;
 mod exams;
 
 /// Every table of interface text: the registry's, the question bank's, the exams'.
-const TABLES: &[&[(&str, &str, &str)]] = &[TEXT, bank::TEXT, exams::TEXT];
+const TABLES: &[&[(&str, &str, &str)]] = &[TEXT, bank::TEXT, exams::TEXT, certs::TEXT];
 
 pub fn t(lang: &str, key: &str) -> String {
     TABLES

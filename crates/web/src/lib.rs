@@ -8,6 +8,7 @@ mod charts;
 mod error;
 mod i18n;
 pub mod ingest;
+pub mod issue;
 pub mod openapi;
 mod pages;
 mod render;
@@ -31,6 +32,31 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Where uploaded material folders wait for (and during) consolidation.
     pub staging_dir: std::path::PathBuf,
+    /// Seals the TEOs' signing keys at rest and keys the ID-number lookup hashes.
+    pub master_key: MasterKey,
+}
+
+/// The instance's 32-byte master key; never printed.
+#[derive(Clone)]
+pub struct MasterKey(pub [u8; 32]);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(..)")
+    }
+}
+
+impl MasterKey {
+    /// A fresh random key (tests, and the first start of a new data folder).
+    pub fn generate() -> MasterKey {
+        MasterKey(rand::random())
+    }
+
+    /// From 64 hex digits.
+    pub fn from_hex(s: &str) -> Option<MasterKey> {
+        let v = hex::decode(s.trim()).ok()?;
+        Some(MasterKey(v.try_into().ok()?))
+    }
 }
 
 #[derive(Clone)]
@@ -40,6 +66,9 @@ pub struct AppState {
     pub(crate) templates: Arc<minijinja::Environment<'static>>,
     pub(crate) jobs: Arc<ingest::Jobs>,
     pub(crate) forms: Arc<assess::FormCache>,
+    pub(crate) status_cache: Arc<issue::StatusCache>,
+    /// Public certificate queries per client: 20 at once, then 30 a minute.
+    pub(crate) query_limit: Arc<issue::RateLimiter>,
 }
 
 impl AppState {
@@ -50,6 +79,8 @@ impl AppState {
             templates: Arc::new(render::environment()),
             jobs: Arc::new(ingest::Jobs::new()),
             forms: Arc::new(assess::FormCache::default()),
+            status_cache: Arc::new(Default::default()),
+            query_limit: Arc::new(issue::RateLimiter::new(20, 30)),
         }
     }
 }
@@ -68,6 +99,7 @@ pub fn router(state: AppState) -> Router {
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     ingest::resume_unfinished(&state).await;
     assess::spawn_sweeper(&state);
+    issue::resume_unfinished(&state).await;
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

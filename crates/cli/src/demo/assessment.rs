@@ -90,16 +90,9 @@ async fn acting(store: &Store, username: &str) -> Result<(Ctx, UserRow)> {
 }
 
 /// Load the assessment part of the demo (called once, when the demo is created).
-pub async fn load(store: &Store, data_dir: &std::path::Path) -> Result<()> {
+pub async fn load(store: &Store, web: &xcert_web::WebConfig) -> Result<()> {
     let started = Instant::now();
-    let st = AppState::new(
-        store.clone(),
-        xcert_web::WebConfig {
-            base_url: "http://127.0.0.1:8080".into(),
-            secure_cookies: false,
-            staging_dir: data_dir.join("ingest-uploads"),
-        },
-    );
+    let st = AppState::new(store.clone(), web.clone());
     let (sgcc, _) = acting(store, "sgcc").await?;
 
     let rpm = bank_from_template(&st, &sgcc, RPM, "items_sgcc_rpm.csv", RPM_ITEMS).await?;

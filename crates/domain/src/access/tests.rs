@@ -89,9 +89,11 @@ fn variant(a: &Action<'_>) -> &'static str {
         Action::RegisterCandidate { .. } => "RegisterCandidate",
         Action::ScoreSession { .. } => "ScoreSession",
         Action::OwnAttempt { .. } => "OwnAttempt",
+        Action::IssueCertificates { .. } => "IssueCertificates",
+        Action::ViewIssued { .. } => "ViewIssued",
     }
 }
-const VARIANTS: usize = 20;
+const VARIANTS: usize = 22;
 
 /// Column order of the expectation strings.
 const COLUMNS: [Option<Role>; 8] = [
@@ -167,6 +169,10 @@ fn matrix() -> Vec<(&'static str, &'static str, Action<'static>)> {
         ("-- YY -- -- -- YY -- --", "score an assigned session", ScoreSession { assigned: true }),
         ("-- YY -- -- -- -- -- --", "score an unassigned session", ScoreSession { assigned: false }),
         ("-- YY -- -- -- -- -- Y-", "own attempt", OwnAttempt { person_id: STUDENT }),
+        // Certificates: issued and changed by their TEO; seen by it and the holders' college.
+        ("-- YY -- Y- -- -- -- --", "issue certificates", IssueCertificates { teo_id: TEO }),
+        ("-- YY -- Y- Y- -- -- --", "view issued certificates", ViewIssued { teo_id: TEO, college_id: Some(COLLEGE) }),
+        ("-- YY -- Y- -- -- -- --", "view issued without college", ViewIssued { teo_id: TEO, college_id: None }),
     ]
 }
 

@@ -25,6 +25,7 @@ use xcert_domain::standard::StandardTree;
 use xcert_store::{AuditFilter, CatalogueFilter, LoginOutcome, NewUser, OrgFilter};
 
 mod assess;
+mod certs;
 pub(crate) use assess::assembly_options;
 
 pub fn routes() -> Router<AppState> {
@@ -89,6 +90,7 @@ pub fn routes() -> Router<AppState> {
         .route("/imports/{id}/confirm", post(import_confirm))
         .route("/export.xlsx", get(export))
         .merge(assess::routes())
+        .merge(certs::routes())
         .fallback(|| async { AppError::NotFound("API route".into()) })
 }
 

@@ -1,6 +1,7 @@
 //! HTML pages. Public: catalogue and certificate pages. Signed in: management pages.
 
 mod admin;
+pub(crate) mod certs;
 pub(crate) mod bank;
 pub(crate) mod exams;
 mod ingest;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .merge(ingest::routes())
         .merge(bank::routes())
         .merge(exams::routes())
+        .merge(certs::routes())
 }
 
 /// Turn a page handler's error into an error page (or a sign-in redirect).

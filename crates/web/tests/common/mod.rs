@@ -202,6 +202,7 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
             base_url: base.clone(),
             secure_cookies: false,
             staging_dir: dir.path().join("ingest-uploads"),
+            master_key: xcert_web::MasterKey::generate(),
         },
     );
     tokio::spawn(async move {
