@@ -192,12 +192,12 @@ pub fn verify_with(
     unsecured.remove("proof");
     let context = context_of(object);
     // §3.3.2: a proof carrying its own @context must agree with the document's.
-    if let Some(own) = proof.get("@context") {
-        if *own != context {
-            return Err(ProofError::Malformed(
-                "proof @context differs from the document's".into(),
-            ));
-        }
+    if let Some(own) = proof.get("@context")
+        && *own != context
+    {
+        return Err(ProofError::Malformed(
+            "proof @context differs from the document's".into(),
+        ));
     }
     let hashes = hash_data(c, &Value::Object(unsecured), &proof_config(proof, context))?;
     public_key
