@@ -265,3 +265,17 @@ fn report_for_jwt_and_parse_errors() {
     assert!(e.to_string().contains("neither"), "{e}");
     assert!(parse_presented("[1,2]").is_err());
 }
+
+#[test]
+fn relative_ids_are_errors_not_dropped() {
+    let c = Canonicalizer::bundled();
+    let ok = "http://ok.example/x";
+    for (id, issuer) in [("not an iri", ok), (ok, "relative/path"), (ok, ok)] {
+        let d = serde_json::json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "id": id, "type": ["VerifiableCredential"], "name": "n", "issuer": issuer
+        });
+        let r = c.canonical_nquads(&d);
+        assert_eq!(r.is_ok(), id == ok && issuer == ok, "{id} {issuer}: {r:?}");
+    }
+}

@@ -107,7 +107,8 @@ fn did_web_issuer_with_status_lists() {
     let mut c = claims(&did, "张三");
     c.issued_at = now - Duration::days(1);
     c.valid_until = Some(now + Duration::days(365));
-    let vc = proof::sign(&build_credential(&c), &key, &vm, now).unwrap();
+    // The direct issuance path; the other cases below go through the general JSON-LD path.
+    let vc = proof::sign_certificate(&c, &key, &vm, now).unwrap();
     assert!(vc["credentialSubject"]["identifier"][0]["hashed"] == true);
 
     let mut status_files = Vec::new();
