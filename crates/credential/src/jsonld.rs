@@ -158,6 +158,7 @@ impl Canonicalizer {
             (),
         ))
         .map_err(|e| JsonLdError::Expansion(e.to_string()))?;
+        reject_invalid_ids(&expanded)?;
         let mut generator = rdf_types::generator::Blank::new();
         expanded.relabel_and_canonicalize_with(&mut (), &mut generator);
         let mut out = Vec::new();
@@ -173,6 +174,35 @@ impl Canonicalizer {
         rdf_canon::canonicalize_quads(&quads)
             .map_err(|e| JsonLdError::Canonicalization(e.to_string()))
     }
+}
+
+/// toRDF silently skips nodes whose `@id` (or `@type`) is not an IRI; safe mode makes that an error.
+fn reject_invalid_ids(doc: &json_ld::ExpandedDocument) -> Result<(), JsonLdError> {
+    use json_ld::object::FragmentRef;
+    for fragment in doc.traverse() {
+        let node = match fragment {
+            FragmentRef::Node(n) => n,
+            FragmentRef::IndexedNode(n) => n.inner(),
+            FragmentRef::Object(o) => match o.as_node() {
+                Some(n) => n,
+                None => continue,
+            },
+            FragmentRef::IndexedObject(o) => match o.inner().as_node() {
+                Some(n) => n,
+                None => continue,
+            },
+            _ => continue,
+        };
+        let ids = node.id.iter().chain(node.types.iter().flatten());
+        for id in ids {
+            if let json_ld::Id::Invalid(s) = id {
+                return Err(JsonLdError::Expansion(format!(
+                    "\"{s}\" is not an absolute IRI"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 type JsonLdId = rdf_types::Id<IriBuf, json_ld::BlankIdBuf>;

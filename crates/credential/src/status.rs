@@ -45,7 +45,7 @@ impl StatusList {
     /// Panics unless `size` is a multiple of 8 and at least [`MIN_LIST_SIZE`].
     pub fn new(size: usize) -> Self {
         assert!(
-            size >= MIN_LIST_SIZE && size % 8 == 0,
+            size >= MIN_LIST_SIZE && size.is_multiple_of(8),
             "status list size must be a multiple of 8 and >= {MIN_LIST_SIZE}"
         );
         Self {

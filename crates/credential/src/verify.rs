@@ -349,26 +349,26 @@ fn dates_check(vc: &Value, now: chrono::DateTime<chrono::Utc>) -> Check {
             "生效或失效时间格式无效。",
         );
     }
-    if let Some(Ok(f)) = from {
-        if f > now {
-            return Check::fail(
-                "dates",
-                format!(
-                    "Not valid yet: valid from {}.",
-                    f.format("%Y-%m-%d %H:%M UTC")
-                ),
-                format!("尚未生效：生效时间为 {}。", f.format("%Y-%m-%d %H:%M UTC")),
-            );
-        }
+    if let Some(Ok(f)) = from
+        && f > now
+    {
+        return Check::fail(
+            "dates",
+            format!(
+                "Not valid yet: valid from {}.",
+                f.format("%Y-%m-%d %H:%M UTC")
+            ),
+            format!("尚未生效：生效时间为 {}。", f.format("%Y-%m-%d %H:%M UTC")),
+        );
     }
-    if let Some(Ok(u)) = until {
-        if u <= now {
-            return Check::fail(
-                "dates",
-                format!("Expired on {}.", u.format("%Y-%m-%d %H:%M UTC")),
-                format!("已于 {} 过期。", u.format("%Y-%m-%d %H:%M UTC")),
-            );
-        }
+    if let Some(Ok(u)) = until
+        && u <= now
+    {
+        return Check::fail(
+            "dates",
+            format!("Expired on {}.", u.format("%Y-%m-%d %H:%M UTC")),
+            format!("已于 {} 过期。", u.format("%Y-%m-%d %H:%M UTC")),
+        );
     }
     Check::pass("dates", "Within its validity period.", "在有效期内。")
 }
