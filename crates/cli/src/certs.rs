@@ -52,7 +52,11 @@ async fn run(st: &AppState, id: i64) -> Result<()> {
         secs
     );
     if job.state != JobState::Done {
-        bail!("job {} did not finish: {}", job.id, job.error.unwrap_or_default());
+        bail!(
+            "job {} did not finish: {}",
+            job.id,
+            job.error.unwrap_or_default()
+        );
     }
     Ok(())
 }
@@ -69,20 +73,32 @@ pub struct IssueArgs<'a> {
 
 /// `xcert issue`: from a session, from a pass-list file (preview first; nothing is
 /// written when a row has an error), or resume an interrupted job.
-pub async fn issue_cmd(store: Store, web: WebConfig, who: &Principal, a: IssueArgs<'_>) -> Result<()> {
+pub async fn issue_cmd(
+    store: Store,
+    web: WebConfig,
+    who: &Principal,
+    a: IssueArgs<'_>,
+) -> Result<()> {
     let st = AppState::new(store, web);
     let ctx = crate::items::context(who);
     if let Some(id) = a.resume {
         return run(&st, id).await;
     }
     let list = match (a.session, a.pass_list) {
-        (Some(s), None) => issue::pass_list_of_session(&st, &ctx, s).await.map_err(err)?,
+        (Some(s), None) => issue::pass_list_of_session(&st, &ctx, s)
+            .await
+            .map_err(err)?,
         (None, Some(file)) => {
-            let (Some(code), Some(level), Some(sref)) = (a.certificate, a.level, a.session_ref) else {
+            let (Some(code), Some(level), Some(sref)) = (a.certificate, a.level, a.session_ref)
+            else {
                 bail!("with --pass-list give --certificate, --level and --session-ref");
             };
-            let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-            let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("pass-list.xlsx");
+            let bytes =
+                std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            let name = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("pass-list.xlsx");
             let (list, preview) = issue::preview_upload(&st, &ctx, code, level, sref, name, &bytes)
                 .await
                 .map_err(err)?;
@@ -103,10 +119,17 @@ pub async fn issue_cmd(store: Store, web: WebConfig, who: &Principal, a: IssueAr
             }
             list
         }
-        _ => bail!("give --session ID, or --pass-list FILE with --certificate, --level and --session-ref, or --resume JOB"),
+        _ => bail!(
+            "give --session ID, or --pass-list FILE with --certificate, --level and --session-ref, or --resume JOB"
+        ),
     };
     if a.dry_run {
-        println!("dry run: {} candidates would be issued {} {}", list.rows.len(), list.certificate.code, list.level.as_str());
+        println!(
+            "dry run: {} candidates would be issued {} {}",
+            list.rows.len(),
+            list.certificate.code,
+            list.level.as_str()
+        );
         return Ok(());
     }
     let job = issue::create_job(&st, &ctx, list).await.map_err(err)?;
@@ -121,29 +144,54 @@ pub async fn issue_cmd(store: Store, web: WebConfig, who: &Principal, a: IssueAr
 /// lists from its database (did:key credentials need nothing else).
 pub async fn verify_cmd(store: Store, web: WebConfig, file: &Path, json: bool) -> Result<bool> {
     let st = AppState::new(store, web);
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let report = issue::verify_text(&st, &text).await.map_err(err)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         for c in &report.checks {
-            let mark = if c.skipped { "–" } else if c.ok { "✔" } else { "✘" };
+            let mark = if c.skipped {
+                "–"
+            } else if c.ok {
+                "✔"
+            } else {
+                "✘"
+            };
             println!("{mark} {}\n  {}", c.en, c.zh);
         }
         println!(
             "{}",
-            if report.ok { "VALID — the credential verifies" } else { "NOT VALID — see the checks above" }
+            if report.ok {
+                "VALID — the credential verifies"
+            } else {
+                "NOT VALID — see the checks above"
+            }
         );
     }
     Ok(report.ok)
 }
 
 /// `xcert revoke NUMBER --reason ...` (or `--suspend`, `--reinstate`).
-pub async fn revoke_cmd(store: Store, web: WebConfig, who: &Principal, number: &str, to: IssuedState, reason: &str) -> Result<()> {
+pub async fn revoke_cmd(
+    store: Store,
+    web: WebConfig,
+    who: &Principal,
+    number: &str,
+    to: IssuedState,
+    reason: &str,
+) -> Result<()> {
     let st = AppState::new(store, web);
     let ctx = crate::items::context(who);
-    let row = issue::change_state(&st, &ctx, number, to, reason).await.map_err(err)?;
-    println!("{} is now {} ({})", row.number, row.state.as_str(), issue::state_zh(row.state));
+    let row = issue::change_state(&st, &ctx, number, to, reason)
+        .await
+        .map_err(err)?;
+    println!(
+        "{} is now {} ({})",
+        row.number,
+        row.state.as_str(),
+        issue::state_zh(row.state)
+    );
     Ok(())
 }
 
@@ -160,7 +208,13 @@ async fn teo_id(store: &Store, teo: &str) -> Result<i64> {
 }
 
 /// `xcert keys rotate --teo ...` and `xcert keys list --teo ...`.
-pub async fn keys_cmd(store: Store, web: WebConfig, who: &Principal, teo: &str, rotate: bool) -> Result<()> {
+pub async fn keys_cmd(
+    store: Store,
+    web: WebConfig,
+    who: &Principal,
+    teo: &str,
+    rotate: bool,
+) -> Result<()> {
     let id = teo_id(&store, teo).await?;
     let st = AppState::new(store, web);
     let ctx = crate::items::context(who);
@@ -176,7 +230,11 @@ pub async fn keys_cmd(store: Store, web: WebConfig, who: &Principal, teo: &str, 
             k.key_id,
             k.public_multibase,
             &k.created_at[..k.created_at.len().min(19)],
-            if k.retired_at.is_some() { "retired" } else { "current" }
+            if k.retired_at.is_some() {
+                "retired"
+            } else {
+                "current"
+            }
         );
     }
     Ok(())

@@ -779,7 +779,15 @@ async fn run(cli: Cli) -> Result<()> {
             } else {
                 xcert_store::IssuedState::Revoked
             };
-            certs::revoke_cmd(store, s.web_config(None)?, &cli_principal(), &number, to, &reason).await
+            certs::revoke_cmd(
+                store,
+                s.web_config(None)?,
+                &cli_principal(),
+                &number,
+                to,
+                &reason,
+            )
+            .await
         }
         Command::Keys {
             command: KeysCommand::Rotate { data, teo },

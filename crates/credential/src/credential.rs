@@ -47,12 +47,13 @@ pub struct CertificateClaims {
     pub replaces: Option<String>,
 }
 
-/// `sha256$` + hex(sha256(salt ‖ value)), the OB `IdentityHash` form.
+/// `sha256$` + hex(sha256(value ‖ salt)): OB 3.0's `IdentityHash`, "a hash across an
+/// identifier and an optionally appended salt string".
 pub fn identity_hash(salt: &str, value: &str) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    h.update(salt.as_bytes());
     h.update(value.as_bytes());
+    h.update(salt.as_bytes());
     format!("sha256${}", hex::encode(h.finalize()))
 }
 

@@ -199,7 +199,10 @@ pub enum Action<'a> {
     /// suspend, revoke, reinstate, correct; rotate its signing keys.
     IssueCertificates { teo_id: i64 },
     /// See issued certificates: their TEO, and the college whose students hold them.
-    ViewIssued { teo_id: i64, college_id: Option<i64> },
+    ViewIssued {
+        teo_id: i64,
+        college_id: Option<i64>,
+    },
 }
 
 /// Why an action was refused, in both languages.

@@ -13,7 +13,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (2, "ingest", include_str!("../migrations/0002_ingest.sql")),
     (3, "assess", include_str!("../migrations/0003_assess.sql")),
-    (4, "credentials", include_str!("../migrations/0004_credentials.sql")),
+    (
+        4,
+        "credentials",
+        include_str!("../migrations/0004_credentials.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

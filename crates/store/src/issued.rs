@@ -233,7 +233,8 @@ pub struct IssuedFilter {
     pub offset: Option<i64>,
 }
 
-const ISSUED_SELECT: &str = "SELECT ic.*, c.code AS certificate_code, c.name_zh AS certificate_name,
+const ISSUED_SELECT: &str =
+    "SELECT ic.*, c.code AS certificate_code, c.name_zh AS certificate_name,
         c.name_en AS certificate_name_en, t.name_zh AS teo_name
      FROM issued_certificates ic
      JOIN certificates c ON c.id = ic.certificate_id
@@ -432,13 +433,15 @@ impl Store {
     }
 
     pub async fn issued_by_number(&self, number: &str) -> Result<Option<IssuedRow>> {
-        sqlx::query(AssertSqlSafe(format!("{ISSUED_SELECT} WHERE ic.number = $1")))
-            .bind(number)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(issued_row)
-            .transpose()
+        sqlx::query(AssertSqlSafe(format!(
+            "{ISSUED_SELECT} WHERE ic.number = $1"
+        )))
+        .bind(number)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(issued_row)
+        .transpose()
     }
 
     /// Certificates of one identity (by its hash), newest first.
@@ -655,8 +658,11 @@ impl WriteTx {
         .fetch_optional(&mut *self.tx)
         .await?;
         if let Some(r) = r {
-            let (id, size, next): (i64, i64, i64) =
-                (r.try_get("id")?, r.try_get("size")?, r.try_get("next_slot")?);
+            let (id, size, next): (i64, i64, i64) = (
+                r.try_get("id")?,
+                r.try_get("size")?,
+                r.try_get("next_slot")?,
+            );
             if next + count <= size {
                 sqlx::query("UPDATE status_lists SET next_slot = $1 WHERE id = $2")
                     .bind(next + count)
@@ -850,13 +856,15 @@ impl WriteTx {
         state: JobState,
         error: Option<&str>,
     ) -> Result<()> {
-        sqlx::query("UPDATE issuance_jobs SET state = $1, error = $2, finished_at = $3 WHERE id = $4")
-            .bind(state.as_str())
-            .bind(error.map(str::to_string))
-            .bind(now())
-            .bind(job_id)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(
+            "UPDATE issuance_jobs SET state = $1, error = $2, finished_at = $3 WHERE id = $4",
+        )
+        .bind(state.as_str())
+        .bind(error.map(str::to_string))
+        .bind(now())
+        .bind(job_id)
+        .execute(&mut *self.tx)
+        .await?;
         if state == JobState::Done {
             sqlx::query("UPDATE issuance_rows SET id_number = NULL WHERE job_id = $1")
                 .bind(job_id)
@@ -927,8 +935,14 @@ impl WriteTx {
             IssuedState::Suspended => "issued.suspend",
             IssuedState::Revoked => "issued.revoke",
         };
-        self.audit(action, "issued_certificate", &before.number, Some(&b), Some(&a))
-            .await?;
+        self.audit(
+            action,
+            "issued_certificate",
+            &before.number,
+            Some(&b),
+            Some(&a),
+        )
+        .await?;
         Ok(())
     }
 

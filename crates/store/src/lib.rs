@@ -36,8 +36,8 @@ pub use ingest::{
     report_json as ingest_report_json,
 };
 pub use issued::{
-    IssuanceJobRow, IssuanceRow, IssuedFilter, IssuedRow, IssuedState, IssuerKeyRow, JobState, NewIssued,
-    NewJob, StatusListRow,
+    IssuanceJobRow, IssuanceRow, IssuedFilter, IssuedRow, IssuedState, IssuerKeyRow, JobState,
+    NewIssued, NewJob, StatusListRow,
 };
 pub use items::{
     AssemblyRow, BlueprintRow, FormContent, FormItem, FormRow, FormStatus, ItemFilter,

@@ -138,7 +138,11 @@ pub async fn issuer(st: &AppState, org_id: i64, actor: &str) -> R<Issuer> {
 }
 
 /// Rotate a TEO's key: a new one signs from now on; the old ones stay in its DID document.
-pub async fn rotate_key(st: &AppState, ctx: &Ctx, org_id: i64) -> R<Vec<xcert_store::IssuerKeyRow>> {
+pub async fn rotate_key(
+    st: &AppState,
+    ctx: &Ctx,
+    org_id: i64,
+) -> R<Vec<xcert_store::IssuerKeyRow>> {
     let p = ctx.authorize(&Action::IssueCertificates { teo_id: org_id })?;
     let org = st.store.org_get(org_id).await?;
     if org.kind != xcert_domain::org::OrgKind::Teo {
@@ -268,12 +272,23 @@ const COLLEGE_HEADERS: [&str; 3] = ["院校", "college", "学校"];
 fn header_index(headers: &[String], names: &[&str]) -> Option<usize> {
     headers.iter().position(|h| {
         let h = h.trim().to_lowercase();
-        names.iter().any(|n| h == *n || h.starts_with(&format!("{n} ")) || h.ends_with(&format!("({n})")) || h.ends_with(&format!("（{n}）")))
+        names.iter().any(|n| {
+            h == *n
+                || h.starts_with(&format!("{n} "))
+                || h.ends_with(&format!("({n})"))
+                || h.ends_with(&format!("（{n}）"))
+        })
     })
 }
 
 /// Read an uploaded pass list (.xlsx first sheet, or .csv): name, full ID number, college.
-pub fn read_pass_list(file_name: &str, bytes: &[u8]) -> R<(Vec<(usize, String, String, Option<String>)>, Vec<PassListError>)> {
+pub fn read_pass_list(
+    file_name: &str,
+    bytes: &[u8],
+) -> R<(
+    Vec<(usize, String, String, Option<String>)>,
+    Vec<PassListError>,
+)> {
     let table: Vec<Vec<String>> = if file_name.to_lowercase().ends_with(".csv") {
         let mut r = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -282,7 +297,14 @@ pub fn read_pass_list(file_name: &str, bytes: &[u8]) -> R<(Vec<(usize, String, S
         r.records()
             .map(|rec| rec.map(|x| x.iter().map(|c| c.trim().to_string()).collect()))
             .collect::<Result<_, _>>()
-            .map_err(|e| invalid("file", "bad_csv", format!("{file_name}: {e}"), format!("{file_name}：CSV 无法读取：{e}")))?
+            .map_err(|e| {
+                invalid(
+                    "file",
+                    "bad_csv",
+                    format!("{file_name}: {e}"),
+                    format!("{file_name}：CSV 无法读取：{e}"),
+                )
+            })?
     } else {
         use calamine::{Reader, Xlsx, open_workbook_from_rs};
         let mut wb: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).map_err(|e| {
@@ -294,9 +316,16 @@ pub fn read_pass_list(file_name: &str, bytes: &[u8]) -> R<(Vec<(usize, String, S
             )
         })?;
         let first = wb.sheet_names().first().cloned().ok_or_else(|| {
-            invalid("file", "empty", format!("{file_name} has no sheet"), format!("{file_name} 没有工作表"))
+            invalid(
+                "file",
+                "empty",
+                format!("{file_name} has no sheet"),
+                format!("{file_name} 没有工作表"),
+            )
         })?;
-        let range = wb.worksheet_range(&first).map_err(|e| invalid("file", "bad_workbook", e.to_string(), e.to_string()))?;
+        let range = wb
+            .worksheet_range(&first)
+            .map_err(|e| invalid("file", "bad_workbook", e.to_string(), e.to_string()))?;
         range
             .rows()
             .map(|r| {
@@ -310,13 +339,23 @@ pub fn read_pass_list(file_name: &str, bytes: &[u8]) -> R<(Vec<(usize, String, S
             .collect()
     };
     let Some(headers) = table.first() else {
-        return Err(invalid("file", "empty", format!("{file_name} is empty"), format!("{file_name} 是空文件")));
+        return Err(invalid(
+            "file",
+            "empty",
+            format!("{file_name} is empty"),
+            format!("{file_name} 是空文件"),
+        ));
     };
-    let (Some(ni), Some(ii)) = (header_index(headers, &NAME_HEADERS), header_index(headers, &ID_HEADERS)) else {
+    let (Some(ni), Some(ii)) = (
+        header_index(headers, &NAME_HEADERS),
+        header_index(headers, &ID_HEADERS),
+    ) else {
         return Err(invalid(
             "file",
             "missing_columns",
-            format!("{file_name}: the first row must name the columns 姓名 (name) and 身份证号 (id_number)"),
+            format!(
+                "{file_name}: the first row must name the columns 姓名 (name) and 身份证号 (id_number)"
+            ),
             format!("{file_name}：第一行须有“姓名”和“身份证号”列"),
         ));
     };
@@ -331,11 +370,21 @@ pub fn read_pass_list(file_name: &str, bytes: &[u8]) -> R<(Vec<(usize, String, S
         }
         let name = get(ni);
         if name.is_empty() {
-            errors.push(PassListError { row, field: "name".into(), en: "the name is empty".into(), zh: "姓名为空".into() });
+            errors.push(PassListError {
+                row,
+                field: "name".into(),
+                en: "the name is empty".into(),
+                zh: "姓名为空".into(),
+            });
             continue;
         }
         match xcert_domain::ids::ResidentId::parse(get(ii)) {
-            Ok(id) => rows.push((row, name.to_string(), id.expose().to_string(), ci.map(|c| get(c).to_string()).filter(|s| !s.is_empty()))),
+            Ok(id) => rows.push((
+                row,
+                name.to_string(),
+                id.expose().to_string(),
+                ci.map(|c| get(c).to_string()).filter(|s| !s.is_empty()),
+            )),
             Err(e) => errors.push(PassListError {
                 row,
                 field: "id_number".into(),
@@ -358,7 +407,9 @@ pub async fn preview_upload(
     bytes: &[u8],
 ) -> R<(PassList, PassListPreview)> {
     let cert = st.store.certificate_by_code(code).await?;
-    ctx.authorize(&Action::IssueCertificates { teo_id: cert.teo_id })?;
+    ctx.authorize(&Action::IssueCertificates {
+        teo_id: cert.teo_id,
+    })?;
     let level = Level::parse("level", level).map_err(|e| AppError::Invalid(vec![e]))?;
     if !cert.levels.contains(&level) {
         return Err(invalid(
@@ -379,7 +430,10 @@ pub async fn preview_upload(
     }
     let (rows, mut errors) = read_pass_list(file_name, bytes)?;
     let session_key = format!("upload:{session_ref}");
-    let existing = st.store.issued_existing(cert.id, level.as_str(), &session_key).await?;
+    let existing = st
+        .store
+        .issued_existing(cert.id, level.as_str(), &session_key)
+        .await?;
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut staged = Vec::new();
     let mut preview = Vec::new();
@@ -427,7 +481,11 @@ pub async fn preview_upload(
             source_name: file_name.to_string(),
             rows: staged,
         },
-        PassListPreview { rows: preview, errors, already },
+        PassListPreview {
+            rows: preview,
+            errors,
+            already,
+        },
     ))
 }
 
@@ -536,10 +594,11 @@ fn parse_time(s: &str) -> chrono::DateTime<chrono::Utc> {
 /// credentials of one person cannot be linked by their hashes.
 fn identity_hash(id_number: &str) -> (String, String) {
     let salt = hex::encode(rand::random::<[u8; 16]>());
-    let mut h = Sha256::new();
-    h.update(id_number.trim().to_ascii_uppercase().as_bytes());
-    h.update(salt.as_bytes());
-    (format!("sha256${}", hex::encode(h.finalize())), salt)
+    let id = id_number.trim().to_ascii_uppercase();
+    (
+        xcert_credential::credential::identity_hash(&salt, &id),
+        salt,
+    )
 }
 
 pub fn verify_url(base: &str, number: &str) -> String {
@@ -607,7 +666,7 @@ fn claims_for(
 fn sign_both(issuer: &Issuer, c: &CertificateClaims) -> R<(String, String)> {
     let unsigned = build_credential(c);
     let vm = issuer.verification_method();
-    let signed = proof::sign(&unsigned, &issuer.key, &vm, c.issued_at).map_err(internal)?;
+    let signed = proof::sign_certificate(c, &issuer.key, &vm, c.issued_at).map_err(internal)?;
     let token = jwt::sign_jwt(&unsigned, &issuer.key, &vm);
     Ok((signed.to_string(), token))
 }
@@ -708,13 +767,14 @@ fn sign_chunk(
             let slot = (cx.job.slot_base + r.ordinal) as usize;
             let index = slot_to_index(cx.list_secret, cx.list_size, slot);
             let id_number = r.id_number.as_deref().ok_or_else(|| {
-                internal(format!("row {} of job {} lost its ID number", r.ordinal, cx.job.id))
+                internal(format!(
+                    "row {} of job {} lost its ID number",
+                    r.ordinal, cx.job.id
+                ))
             })?;
             let upgrades = lower.get(&r.id_hash).and_then(|v| {
                 v.iter()
-                    .filter(|(l, _)| {
-                        Level::parse("level", l).is_ok_and(|l| level_digit(l) < digit)
-                    })
+                    .filter(|(l, _)| Level::parse("level", l).is_ok_and(|l| level_digit(l) < digit))
                     .max_by_key(|(l, _)| Level::parse("level", l).map(level_digit).unwrap_or(0))
                     .map(|(_, n)| n.clone())
             });
@@ -832,7 +892,11 @@ pub async fn issued_list(st: &AppState, ctx: &Ctx, f: IssuedFilter) -> R<(Vec<Is
 pub async fn issued(st: &AppState, ctx: &Ctx, number: &str) -> R<IssuedRow> {
     let p = ctx.require()?;
     let nf = || AppError::NotFound(format!("certificate {number}"));
-    let row = st.store.issued_by_number(number.trim()).await?.ok_or_else(nf)?;
+    let row = st
+        .store
+        .issued_by_number(number.trim())
+        .await?
+        .ok_or_else(nf)?;
     let own = p.role == Role::Candidate && row.person_id.is_some() && row.person_id == p.person_id;
     let may = own
         || authorize(
@@ -906,7 +970,10 @@ pub async fn change_state(
     tx.issued_set_state(&row, to, reason, &rev.encode(), &sus.encode())
         .await?;
     tx.commit().await?;
-    st.status_cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    st.status_cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clear();
     Ok(st.store.issued_by_number(&row.number).await?.unwrap_or(row))
 }
 
@@ -936,10 +1003,20 @@ pub async fn correct(
     let p = ctx.authorize(&Action::IssueCertificates { teo_id: old.teo_id })?;
     let holder_name = holder_name.trim();
     if holder_name.is_empty() {
-        return Err(invalid("holder_name", "required", "the corrected name is empty", "更正后的姓名为空"));
+        return Err(invalid(
+            "holder_name",
+            "required",
+            "the corrected name is empty",
+            "更正后的姓名为空",
+        ));
     }
     if reason.trim().is_empty() {
-        return Err(invalid("reason", "required", "say why (it is recorded in the audit log)", "请填写原因（记入审计日志）"));
+        return Err(invalid(
+            "reason",
+            "required",
+            "say why (it is recorded in the audit log)",
+            "请填写原因（记入审计日志）",
+        ));
     }
     if old.state == IssuedState::Revoked || old.replaced_by.is_some() {
         return Err(conflict(
@@ -955,13 +1032,22 @@ pub async fn correct(
     let identity = old_vc["credentialSubject"]["identifier"]
         .as_array()
         .and_then(|a| a.iter().find(|i| i["hashed"] == Value::Bool(true)))
-        .and_then(|i| Some((i["identityHash"].as_str()?.to_string(), i["salt"].as_str()?.to_string())))
+        .and_then(|i| {
+            Some((
+                i["identityHash"].as_str()?.to_string(),
+                i["salt"].as_str()?.to_string(),
+            ))
+        })
         .ok_or_else(|| internal("the credential has no hashed identity"))?;
     let level = Level::parse("level", &old.level).map_err(|e| AppError::Invalid(vec![e]))?;
     let now = chrono::Utc::now();
     let year = chrono::Datelike::year(&now) as i64;
     let size = MIN_LIST_SIZE;
-    let fresh = (size as i64, (rand::random::<u64>() >> 1) as i64, StatusList::new(size).encode());
+    let fresh = (
+        size as i64,
+        (rand::random::<u64>() >> 1) as i64,
+        StatusList::new(size).encode(),
+    );
     let cert = st.store.certificate_by_code(&old.certificate_code).await?;
     let issuer = issuer(st, old.teo_id, &p.username).await?;
     let criteria = criteria_narrative(st, &cert, level).await;
@@ -969,7 +1055,8 @@ pub async fn correct(
     let (seq, list_id, slot) = tx.reserve_single(year, old.teo_id, &fresh).await?;
     let (lsize, lsecret) = tx.status_list_secret(list_id).await?;
     let index = slot_to_index(lsecret as u64, lsize as usize, slot as usize);
-    let number = CertificateNumber::new(year as i32, level_digit(level), seq as u64).map_err(internal)?;
+    let number =
+        CertificateNumber::new(year as i32, level_digit(level), seq as u64).map_err(internal)?;
     let college_name = college_name
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -1004,7 +1091,12 @@ pub async fn correct(
             finished_at: None,
         },
         achievement_name: format!("{}（{}）", cert.name_zh, level.zh()),
-        achievement_description: format!("{}职业技能等级证书（{}），由{}颁发。", cert.name_zh, level.zh(), cert.teo_name),
+        achievement_description: format!(
+            "{}职业技能等级证书（{}），由{}颁发。",
+            cert.name_zh,
+            level.zh(),
+            cert.teo_name
+        ),
         criteria,
         level,
         list_size: lsize as usize,
@@ -1055,11 +1147,20 @@ pub async fn correct(
     rev.set(old.status_index as usize, true);
     sus.set(old.status_index as usize, false);
     let why = format!("corrected by {}: {}", new.number, reason.trim());
-    tx.issued_set_state(&old, IssuedState::Revoked, &why, &rev.encode(), &sus.encode())
-        .await?;
+    tx.issued_set_state(
+        &old,
+        IssuedState::Revoked,
+        &why,
+        &rev.encode(),
+        &sus.encode(),
+    )
+    .await?;
     tx.issued_mark_replaced(&old.number, &new.number).await?;
     tx.commit().await?;
-    st.status_cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    st.status_cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clear();
     st.store
         .issued_by_number(&new.number)
         .await?
@@ -1129,7 +1230,11 @@ pub async fn public_by_number(st: &AppState, number: &str) -> R<Option<IssuedRow
 }
 
 fn same_name(a: &str, b: &str) -> bool {
-    let norm = |s: &str| s.chars().filter(|c| !c.is_whitespace() && *c != '·' && *c != '•').collect::<String>();
+    let norm = |s: &str| {
+        s.chars()
+            .filter(|c| !c.is_whitespace() && *c != '·' && *c != '•')
+            .collect::<String>()
+    };
     norm(a) == norm(b)
 }
 
@@ -1143,20 +1248,43 @@ pub async fn public_query(
 ) -> R<Vec<PublicCertificate>> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(invalid("name", "required", "enter the holder's name", "请输入持证人姓名"));
+        return Err(invalid(
+            "name",
+            "required",
+            "enter the holder's name",
+            "请输入持证人姓名",
+        ));
     }
-    let rows = match (number.map(str::trim).filter(|s| !s.is_empty()), id_number.map(str::trim).filter(|s| !s.is_empty())) {
+    let rows = match (
+        number.map(str::trim).filter(|s| !s.is_empty()),
+        id_number.map(str::trim).filter(|s| !s.is_empty()),
+    ) {
         (Some(n), _) => {
             if let Err(e) = CertificateNumber::parse(n) {
-                return Err(invalid("number", "bad_number", e.to_string(), format!("证书编号格式不正确：{e}")));
+                return Err(invalid(
+                    "number",
+                    "bad_number",
+                    e.to_string(),
+                    format!("证书编号格式不正确：{e}"),
+                ));
             }
-            public_by_number(st, n).await?.into_iter().collect::<Vec<_>>()
+            public_by_number(st, n)
+                .await?
+                .into_iter()
+                .collect::<Vec<_>>()
         }
         (None, Some(id)) => {
             let id = xcert_domain::ids::ResidentId::parse(id).map_err(|e| {
-                invalid("id_number", "bad_id", format!("not a valid resident ID number: {e}"), format!("身份证号无效：{e}"))
+                invalid(
+                    "id_number",
+                    "bad_id",
+                    format!("not a valid resident ID number: {e}"),
+                    format!("身份证号无效：{e}"),
+                )
             })?;
-            st.store.issued_by_id_hash(&id_lookup_hash(st, id.expose())).await?
+            st.store
+                .issued_by_id_hash(&id_lookup_hash(st, id.expose()))
+                .await?
         }
         (None, None) => {
             return Err(invalid(
@@ -1179,15 +1307,26 @@ pub type StatusCache = Mutex<HashMap<(i64, String), Arc<Value>>>;
 
 pub async fn status_list_vc(st: &AppState, list_id: i64, purpose: &str) -> R<Arc<Value>> {
     if purpose != "revocation" && purpose != "suspension" {
-        return Err(AppError::NotFound(format!("status list {list_id}/{purpose}")));
+        return Err(AppError::NotFound(format!(
+            "status list {list_id}/{purpose}"
+        )));
     }
     let key = (list_id, purpose.to_string());
-    if let Some(v) = st.status_cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+    if let Some(v) = st
+        .status_cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&key)
+    {
         return Ok(v.clone());
     }
     let list = st.store.status_list(list_id).await?;
-    let bits = StatusList::decode(if purpose == "revocation" { &list.revocation } else { &list.suspension })
-        .map_err(internal)?;
+    let bits = StatusList::decode(if purpose == "revocation" {
+        &list.revocation
+    } else {
+        &list.suspension
+    })
+    .map_err(internal)?;
     let base = st.config.base_url.trim_end_matches('/');
     let issuer = issuer(st, list.org_id, "system").await?;
     let unsigned = status_list_credential(
@@ -1197,10 +1336,18 @@ pub async fn status_list_vc(st: &AppState, list_id: i64, purpose: &str) -> R<Arc
         &bits,
         parse_time(&list.updated_at),
     );
-    let signed = proof::sign(&unsigned, &issuer.key, &issuer.verification_method(), chrono::Utc::now())
-        .map_err(internal)?;
+    let signed = proof::sign(
+        &unsigned,
+        &issuer.key,
+        &issuer.verification_method(),
+        chrono::Utc::now(),
+    )
+    .map_err(internal)?;
     let v = Arc::new(signed);
-    st.status_cache.lock().unwrap_or_else(|p| p.into_inner()).insert(key, v.clone());
+    st.status_cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, v.clone());
     Ok(v)
 }
 
@@ -1228,7 +1375,10 @@ async fn local_for(st: &AppState, vc: &Value) -> Local {
         keys: HashMap::new(),
         lists: HashMap::new(),
     };
-    let issuer = vc["issuer"]["id"].as_str().or(vc["issuer"].as_str()).unwrap_or("");
+    let issuer = vc["issuer"]["id"]
+        .as_str()
+        .or(vc["issuer"].as_str())
+        .unwrap_or("");
     if let Some(org) = local_org(st, issuer)
         && let Ok(ks) = st.store.issuer_keys(org).await
     {
@@ -1252,11 +1402,18 @@ async fn local_for(st: &AppState, vc: &Value) -> Local {
             continue;
         };
         let mut parts = rest.split('/');
-        let (Some(id), Some(purpose)) = (parts.next().and_then(|s| s.parse::<i64>().ok()), parts.next()) else {
+        let (Some(id), Some(purpose)) = (
+            parts.next().and_then(|s| s.parse::<i64>().ok()),
+            parts.next(),
+        ) else {
             continue;
         };
         if let Ok(l) = st.store.status_list(id).await {
-            let enc = if purpose == "suspension" { &l.suspension } else { &l.revocation };
+            let enc = if purpose == "suspension" {
+                &l.suspension
+            } else {
+                &l.revocation
+            };
             if let Ok(bits) = StatusList::decode(enc) {
                 local.lists.insert(url.to_string(), bits);
             }
@@ -1306,7 +1463,12 @@ impl From<VerificationReport> for Report {
 
 pub async fn verify_text(st: &AppState, text: &str) -> R<Report> {
     let presented = verify::parse_presented(text).map_err(|e| {
-        invalid("credential", "not_a_credential", e.to_string(), format!("无法识别为可验证凭证：{e}"))
+        invalid(
+            "credential",
+            "not_a_credential",
+            e.to_string(),
+            format!("无法识别为可验证凭证：{e}"),
+        )
     })?;
     let vc = match &presented {
         verify::Presented::DataIntegrity(v) => v.clone(),
@@ -1333,7 +1495,9 @@ pub fn print_of(st: &AppState, r: &IssuedRow) -> xcert_print::CertificatePrint {
         level_name_en: level.map(|l| {
             let s = l.as_str();
             let mut c = s.chars();
-            c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
         }),
         teo_name: r.teo_name.clone(),
         college_name: r.college_name.clone(),

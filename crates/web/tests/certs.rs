@@ -52,8 +52,13 @@ async fn upload(
 async fn wait_done(app: &common::TestApp, token: &str, id: i64) -> Value {
     for _ in 0..600 {
         let (_, j) = json_of(
-            app.api(Method::GET, &format!("/issuance/jobs/{id}"), Some(token), None)
-                .await,
+            app.api(
+                Method::GET,
+                &format!("/issuance/jobs/{id}"),
+                Some(token),
+                None,
+            )
+            .await,
         )
         .await;
         if j["state"] != "running" {
@@ -133,7 +138,11 @@ async fn issue_verify_revoke_correct_rotate() {
         let (s, v) = upload(&app, &teo, &good, "2026-06 中级", true).await;
         assert_eq!(s, 200, "{v}");
         assert_eq!(v["preview"]["rows"].as_array().unwrap().len(), 3);
-        assert_eq!(app.count("issuance_jobs").await, 0, "a dry run writes nothing");
+        assert_eq!(
+            app.count("issuance_jobs").await,
+            0,
+            "a dry run writes nothing"
+        );
 
         let (s, job) = upload(&app, &teo, &good, "2026-06 中级", false).await;
         assert_eq!(s, 202, "{job}");
@@ -187,7 +196,10 @@ async fn issue_verify_revoke_correct_rotate() {
         assert_eq!(s, 200);
         let vc = full["credential"].clone();
         let vc_text = vc.to_string();
-        assert!(!vc_text.contains(&id_number(1)), "no raw ID in the credential");
+        assert!(
+            !vc_text.contains(&id_number(1)),
+            "no raw ID in the credential"
+        );
         assert!(vc_text.contains("张三"));
         let report = check(&app, &vc_text).await;
         assert_eq!(report["ok"], true, "{report}");
@@ -221,7 +233,11 @@ async fn issue_verify_revoke_correct_rotate() {
         assert!(status_url.starts_with(&app.base), "{status_url}");
         let (s, sl) = json_of(reqwest::get(&status_url).await.unwrap()).await;
         assert_eq!(s, 200, "{sl}");
-        assert!(sl["type"].to_string().contains("BitstringStatusListCredential"));
+        assert!(
+            sl["type"]
+                .to_string()
+                .contains("BitstringStatusListCredential")
+        );
         let index: usize = vc["credentialStatus"][0]["statusListIndex"]
             .as_str()
             .unwrap()
@@ -254,7 +270,10 @@ async fn issue_verify_revoke_correct_rotate() {
         let (_, id_wrong_name) = q(json!({"id_number": id_number(1), "name": "张四"})).await;
         let (_, unknown_id) = q(json!({"id_number": id_number(9), "name": "张四"})).await;
         assert_eq!(wrong_name, json!({"items": []}));
-        assert_eq!(id_wrong_name, unknown_id, "no hint that the ID number exists");
+        assert_eq!(
+            id_wrong_name, unknown_id,
+            "no hint that the ID number exists"
+        );
         let (s, v) = q(json!({"number": "123", "name": "张三"})).await;
         assert_eq!(s, 422, "{v}");
 
@@ -372,9 +391,16 @@ async fn issue_verify_revoke_correct_rotate() {
         assert_eq!(s, 201, "{fixed}");
         assert_eq!(fixed["replaces"], liu.as_str());
         let new_number = fixed["number"].as_str().unwrap().to_string();
-        let (_, old) =
-            json_of(app.api(Method::GET, &format!("/public/certificates/{liu}"), None, None).await)
-                .await;
+        let (_, old) = json_of(
+            app.api(
+                Method::GET,
+                &format!("/public/certificates/{liu}"),
+                None,
+                None,
+            )
+            .await,
+        )
+        .await;
         assert_eq!(old["state"], "revoked");
         assert_eq!(old["replaced_by"], new_number.as_str());
 
@@ -388,8 +414,11 @@ async fn issue_verify_revoke_correct_rotate() {
             .as_str()
             .unwrap()
             .to_string();
-        let (_, ou_full) =
-            json_of(app.api(Method::GET, &format!("/issued/{ou}"), Some(&teo), None).await).await;
+        let (_, ou_full) = json_of(
+            app.api(Method::GET, &format!("/issued/{ou}"), Some(&teo), None)
+                .await,
+        )
+        .await;
         let (s, keys) = json_of(
             app.api(
                 Method::POST,
@@ -405,23 +434,44 @@ async fn issue_verify_revoke_correct_rotate() {
         let report = check(&app, &ou_full["credential"].to_string()).await;
         assert_eq!(report["ok"], true, "old key still verifies: {report}");
         let (_, new_full) = json_of(
-            app.api(Method::GET, &format!("/issued/{new_number}"), Some(&teo), None)
-                .await,
+            app.api(
+                Method::GET,
+                &format!("/issued/{new_number}"),
+                Some(&teo),
+                None,
+            )
+            .await,
         )
         .await;
         let (_, corrected) = json_of(
-            app.api(Method::POST, &format!("/issued/{ou}/correct"), Some(&teo), Some(json!({"holder_name": "欧阳修", "reason": "去掉空格"})))
-                .await,
+            app.api(
+                Method::POST,
+                &format!("/issued/{ou}/correct"),
+                Some(&teo),
+                Some(json!({"holder_name": "欧阳修", "reason": "去掉空格"})),
+            )
+            .await,
         )
         .await;
         let (_, corrected_full) = json_of(
-            app.api(Method::GET, &format!("/issued/{}", corrected["number"].as_str().unwrap()), Some(&teo), None)
-                .await,
+            app.api(
+                Method::GET,
+                &format!("/issued/{}", corrected["number"].as_str().unwrap()),
+                Some(&teo),
+                None,
+            )
+            .await,
         )
         .await;
-        assert_eq!(corrected_full["certificate"]["key_id"], "key-2", "{corrected_full}");
+        assert_eq!(
+            corrected_full["certificate"]["key_id"], "key-2",
+            "{corrected_full}"
+        );
         assert_eq!(new_full["certificate"]["key_id"], "key-1");
-        assert_eq!(check(&app, &corrected_full["credential"].to_string()).await["ok"], true);
+        assert_eq!(
+            check(&app, &corrected_full["credential"].to_string()).await["ok"],
+            true
+        );
     }
 }
 

@@ -745,12 +745,30 @@ async fn exam_flow_from_bank_to_pass_list() {
         // The pass list feeds issuance: one certificate for the one passing candidate,
         // and issuing again from the same session gives nobody a second one.
         let body = json!({"session_id": session});
-        let (st, job) = json_of(app.api(Method::POST, "/issuance/jobs", Some(&s.teo), Some(body.clone())).await).await;
+        let (st, job) = json_of(
+            app.api(
+                Method::POST,
+                "/issuance/jobs",
+                Some(&s.teo),
+                Some(body.clone()),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(st, 202, "{job}");
         let job_id = job["id"].as_i64().unwrap();
         let mut done = Value::Null;
         for _ in 0..200 {
-            let (_, j) = json_of(app.api(Method::GET, &format!("/issuance/jobs/{job_id}"), Some(&s.teo), None).await).await;
+            let (_, j) = json_of(
+                app.api(
+                    Method::GET,
+                    &format!("/issuance/jobs/{job_id}"),
+                    Some(&s.teo),
+                    None,
+                )
+                .await,
+            )
+            .await;
             if j["state"] != "running" {
                 done = j;
                 break;
@@ -759,8 +777,15 @@ async fn exam_flow_from_bank_to_pass_list() {
         }
         assert_eq!(done["state"], "done", "{done}");
         assert_eq!(done["total"], 1);
-        let (st, again) = json_of(app.api(Method::POST, "/issuance/jobs", Some(&s.teo), Some(body)).await).await;
-        assert_eq!(st, 409, "a second issue from the same session is refused: {again}");
+        let (st, again) = json_of(
+            app.api(Method::POST, "/issuance/jobs", Some(&s.teo), Some(body))
+                .await,
+        )
+        .await;
+        assert_eq!(
+            st, 409,
+            "a second issue from the same session is refused: {again}"
+        );
         // The candidate sees their own certificate, with the name from the registry.
         let (st, mine) = json_of(app.api(Method::GET, "/issued", Some(&s.cand), None).await).await;
         assert_eq!(st, 200, "{mine}");
@@ -768,7 +793,16 @@ async fn exam_flow_from_bank_to_pass_list() {
         assert_eq!(mine["items"][0]["holder_name"], "张𠮷");
         assert_eq!(mine["items"][0]["level"], "junior");
         // The college may not issue.
-        let (st, _) = json_of(app.api(Method::POST, "/issuance/jobs", Some(&s.college), Some(json!({"session_id": session}))).await).await;
+        let (st, _) = json_of(
+            app.api(
+                Method::POST,
+                "/issuance/jobs",
+                Some(&s.college),
+                Some(json!({"session_id": session})),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(st, 403);
     }
 }

@@ -57,7 +57,11 @@ async fn job_from_session(State(st): State<AppState>, ctx: Ctx, b: Bytes) -> Api
 /// Upload a pass list (multipart: file, certificate, level, session_ref, dry_run). With
 /// `dry_run=true`, or when any row has an error, nothing is written and the preview is
 /// returned (422 with the row errors).
-async fn job_upload(State(st): State<AppState>, ctx: Ctx, mut mp: Multipart) -> ApiResult<Response> {
+async fn job_upload(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    mut mp: Multipart,
+) -> ApiResult<Response> {
     let (mut certificate, mut level, mut session_ref, mut dry_run) =
         (String::new(), String::new(), String::new(), false);
     let mut file: Option<(String, Vec<u8>)> = None;
@@ -93,8 +97,16 @@ async fn job_upload(State(st): State<AppState>, ctx: Ctx, mut mp: Multipart) -> 
             "file",
         )]));
     };
-    let (list, preview) =
-        svc::preview_upload(&st, &ctx, &certificate, &level, &session_ref, &fname, &bytes).await?;
+    let (list, preview) = svc::preview_upload(
+        &st,
+        &ctx,
+        &certificate,
+        &level,
+        &session_ref,
+        &fname,
+        &bytes,
+    )
+    .await?;
     if !preview.errors.is_empty() {
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(json!({
             "error": "row_errors",
@@ -124,7 +136,11 @@ async fn issued_list(
     Ok(Json(json!({ "items": rows, "total": total })))
 }
 
-async fn issued(State(st): State<AppState>, ctx: Ctx, Path(number): Path<String>) -> ApiResult<Json<Value>> {
+async fn issued(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(number): Path<String>,
+) -> ApiResult<Json<Value>> {
     let row = svc::issued(&st, &ctx, &number).await?;
     let credential: Value = serde_json::from_str(&row.credential_json).unwrap_or(Value::Null);
     Ok(Json(json!({
@@ -154,7 +170,9 @@ async fn set_state(
             "状态应为 active、suspended 或 revoked",
         )])
     })?;
-    Ok(Json(json!(svc::change_state(&st, &ctx, &number, to, &f.reason).await?)))
+    Ok(Json(json!(
+        svc::change_state(&st, &ctx, &number, to, &f.reason).await?
+    )))
 }
 
 #[derive(Deserialize)]
@@ -173,7 +191,15 @@ async fn correct(
     b: Bytes,
 ) -> ApiResult<Response> {
     let f: CorrectBody = body(&b)?;
-    let row = svc::correct(&st, &ctx, &number, &f.holder_name, f.college_name.as_deref(), &f.reason).await?;
+    let row = svc::correct(
+        &st,
+        &ctx,
+        &number,
+        &f.holder_name,
+        f.college_name.as_deref(),
+        &f.reason,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(json!(row))).into_response())
 }
 
@@ -183,7 +209,11 @@ async fn keys(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> ApiR
     Ok(Json(json!({ "did": svc::teo_did(&st, id), "items": ks })))
 }
 
-async fn rotate(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> ApiResult<Json<Value>> {
+async fn rotate(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
     let ks = svc::rotate_key(&st, &ctx, id).await?;
     Ok(Json(json!({ "did": svc::teo_did(&st, id), "items": ks })))
 }
@@ -205,12 +235,16 @@ async fn public_query(State(st): State<AppState>, ctx: Ctx, b: Bytes) -> ApiResu
         .check(&ctx.client)
         .map_err(AppError::TooManyRequests)?;
     let f: QueryBody = body(&b)?;
-    let found = svc::public_query(&st, f.number.as_deref(), f.id_number.as_deref(), &f.name).await?;
+    let found =
+        svc::public_query(&st, f.number.as_deref(), f.id_number.as_deref(), &f.name).await?;
     Ok(Json(json!({ "items": found })))
 }
 
 /// The stable verification record of a certificate number: its current state.
-async fn public_certificate(State(st): State<AppState>, Path(number): Path<String>) -> ApiResult<Json<Value>> {
+async fn public_certificate(
+    State(st): State<AppState>,
+    Path(number): Path<String>,
+) -> ApiResult<Json<Value>> {
     let row = svc::public_by_number(&st, &number)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("certificate {number}")))?;

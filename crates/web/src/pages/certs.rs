@@ -38,7 +38,10 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/issued/{number}/state", post(set_state))
         .route("/admin/issued/{number}/correct", post(correct))
         .route("/admin/issued/{number}/certificate.pdf", get(pdf))
-        .route("/admin/issued/{number}/credential.json", get(credential_json))
+        .route(
+            "/admin/issued/{number}/credential.json",
+            get(credential_json),
+        )
         .route("/admin/issued/{number}/credential.jwt", get(credential_jwt))
         .route("/my/certificates", get(mine))
         .route("/verify", get(verify_form).post(verify_query))
@@ -71,7 +74,12 @@ fn bad(e: impl std::fmt::Display) -> AppError {
 // ---------------------------------------------------------------------------------------
 // Issuing jobs
 
-async fn jobs_page(st: &AppState, ctx: &Ctx, errors: Vec<FieldError>, status: StatusCode) -> R<Response> {
+async fn jobs_page(
+    st: &AppState,
+    ctx: &Ctx,
+    errors: Vec<FieldError>,
+    status: StatusCode,
+) -> R<Response> {
     let p = ctx.require()?;
     let jobs = svc::jobs(st, ctx).await?;
     let sessions: Vec<_> = crate::assess::sessions_visible(st, ctx)
@@ -79,18 +87,23 @@ async fn jobs_page(st: &AppState, ctx: &Ctx, errors: Vec<FieldError>, status: St
         .into_iter()
         .filter(|s| s.status == SessionStatus::Released)
         .collect();
-    let certs = crate::assess::bank_certificates(st, ctx).await.unwrap_or_default();
+    let certs = crate::assess::bank_certificates(st, ctx)
+        .await
+        .unwrap_or_default();
     let keys = match (p.role, p.org_id) {
         (Role::TeoStaff, Some(t)) => st.store.issuer_keys(t).await?,
         _ => Vec::new(),
     };
-    let did = p.org_id.filter(|_| p.role == Role::TeoStaff).map(|t| svc::teo_did(st, t));
+    let did = p
+        .org_id
+        .filter(|_| p.role == Role::TeoStaff)
+        .map(|t| svc::teo_did(st, t));
     page_with_status(
         st,
         ctx,
         "issuance.html",
         context! { jobs => jobs, sessions => sessions, certs => certs, keys => keys, did => did,
-                   teo_id => p.org_id, errors => errors },
+        teo_id => p.org_id, errors => errors },
         status,
     )
 }
@@ -106,7 +119,11 @@ struct FromSession {
     session_id: i64,
 }
 
-async fn from_session(State(st): State<AppState>, ctx: Ctx, Form(f): Form<FromSession>) -> Response {
+async fn from_session(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<FromSession>,
+) -> Response {
     let r = async {
         ctx.check_csrf(&f.csrf)?;
         let list = svc::pass_list_of_session(&st, &ctx, f.session_id).await?;
@@ -115,7 +132,9 @@ async fn from_session(State(st): State<AppState>, ctx: Ctx, Form(f): Form<FromSe
                 svc::spawn_job(&st, job.id);
                 Ok(redirect(&format!("/admin/issuance/{}", job.id)))
             }
-            Err(AppError::Invalid(errors)) => jobs_page(&st, &ctx, errors, StatusCode::UNPROCESSABLE_ENTITY).await,
+            Err(AppError::Invalid(errors)) => {
+                jobs_page(&st, &ctx, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+            }
             Err(AppError::Conflict(e)) => jobs_page(&st, &ctx, vec![e], StatusCode::CONFLICT).await,
             Err(e) => Err(e),
         }
@@ -206,14 +225,28 @@ async fn confirm(State(st): State<AppState>, ctx: Ctx, Form(f): Form<Confirm>) -
     let r = async {
         ctx.check_csrf(&f.csrf)?;
         let bytes = st.store.objects.get(&f.key).await?;
-        let (list, preview) =
-            svc::preview_upload(&st, &ctx, &f.certificate, &f.level, &f.session_ref, &f.file_name, &bytes).await?;
+        let (list, preview) = svc::preview_upload(
+            &st,
+            &ctx,
+            &f.certificate,
+            &f.level,
+            &f.session_ref,
+            &f.file_name,
+            &bytes,
+        )
+        .await?;
         if !preview.errors.is_empty() {
             return Err(AppError::Invalid(vec![FieldError::new(
                 "file",
                 "row_errors",
-                format!("{} rows have errors: correct the file and upload it again", preview.errors.len()),
-                format!("有 {} 行存在错误：请更正文件后重新上传", preview.errors.len()),
+                format!(
+                    "{} rows have errors: correct the file and upload it again",
+                    preview.errors.len()
+                ),
+                format!(
+                    "有 {} 行存在错误：请更正文件后重新上传",
+                    preview.errors.len()
+                ),
             )]));
         }
         let job = svc::create_job(&st, &ctx, list).await?;
@@ -245,10 +278,23 @@ async fn job_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> 
         let job = svc::job(&st, &ctx, id).await?;
         let (rows, total) = st
             .store
-            .issued_list(&IssuedFilter { job_id: Some(id), limit: Some(200), ..Default::default() })
+            .issued_list(&IssuedFilter {
+                job_id: Some(id),
+                limit: Some(200),
+                ..Default::default()
+            })
             .await?;
-        let percent = if job.total > 0 { job.done * 100 / job.total } else { 100 };
-        page(&st, &ctx, "issuance_job.html", context! { job => job, rows => rows, issued => total, percent => percent })
+        let percent = if job.total > 0 {
+            job.done * 100 / job.total
+        } else {
+            100
+        };
+        page(
+            &st,
+            &ctx,
+            "issuance_job.html",
+            context! { job => job, rows => rows, issued => total, percent => percent },
+        )
     }
     .await;
     respond(&st, &ctx, r)
@@ -257,7 +303,11 @@ async fn job_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> 
 async fn job_zip(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Response {
     let r = async {
         let bytes = svc::job_zip(&st, &ctx, id).await?;
-        Ok(download(bytes, &format!("certificates-{id}.zip"), "application/zip"))
+        Ok(download(
+            bytes,
+            &format!("certificates-{id}.zip"),
+            "application/zip",
+        ))
     }
     .await;
     respond(&st, &ctx, r)
@@ -266,7 +316,11 @@ async fn job_zip(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> R
 // ---------------------------------------------------------------------------------------
 // Issued certificates
 
-async fn issued_list(State(st): State<AppState>, ctx: Ctx, Query(f): Query<IssuedFilter>) -> Response {
+async fn issued_list(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Query(f): Query<IssuedFilter>,
+) -> Response {
     let r = async {
         let q = f.clone();
         let (rows, total) = svc::issued_list(&st, &ctx, f).await?;
@@ -276,7 +330,13 @@ async fn issued_list(State(st): State<AppState>, ctx: Ctx, Query(f): Query<Issue
     respond(&st, &ctx, r)
 }
 
-async fn issued_view(st: &AppState, ctx: &Ctx, number: &str, errors: Vec<FieldError>, status: StatusCode) -> R<Response> {
+async fn issued_view(
+    st: &AppState,
+    ctx: &Ctx,
+    number: &str,
+    errors: Vec<FieldError>,
+    status: StatusCode,
+) -> R<Response> {
     let row = svc::issued(st, ctx, number).await?;
     let p = ctx.require()?;
     let may_change = xcert_domain::access::authorize(
@@ -321,14 +381,24 @@ struct StateForm {
     reason: String,
 }
 
-async fn set_state(State(st): State<AppState>, ctx: Ctx, Path(number): Path<String>, Form(f): Form<StateForm>) -> Response {
+async fn set_state(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(number): Path<String>,
+    Form(f): Form<StateForm>,
+) -> Response {
     let r = async {
         ctx.check_csrf(&f.csrf)?;
-        let to = IssuedState::parse(&f.state).ok_or_else(|| bad("state must be active, suspended or revoked"))?;
+        let to = IssuedState::parse(&f.state)
+            .ok_or_else(|| bad("state must be active, suspended or revoked"))?;
         match svc::change_state(&st, &ctx, &number, to, &f.reason).await {
             Ok(row) => Ok(redirect(&format!("/admin/issued/{}", row.number))),
-            Err(AppError::Invalid(e)) => issued_view(&st, &ctx, &number, e, StatusCode::UNPROCESSABLE_ENTITY).await,
-            Err(AppError::Conflict(e)) => issued_view(&st, &ctx, &number, vec![e], StatusCode::CONFLICT).await,
+            Err(AppError::Invalid(e)) => {
+                issued_view(&st, &ctx, &number, e, StatusCode::UNPROCESSABLE_ENTITY).await
+            }
+            Err(AppError::Conflict(e)) => {
+                issued_view(&st, &ctx, &number, vec![e], StatusCode::CONFLICT).await
+            }
             Err(e) => Err(e),
         }
     }
@@ -346,13 +416,31 @@ struct CorrectForm {
     reason: String,
 }
 
-async fn correct(State(st): State<AppState>, ctx: Ctx, Path(number): Path<String>, Form(f): Form<CorrectForm>) -> Response {
+async fn correct(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(number): Path<String>,
+    Form(f): Form<CorrectForm>,
+) -> Response {
     let r = async {
         ctx.check_csrf(&f.csrf)?;
-        match svc::correct(&st, &ctx, &number, &f.holder_name, Some(&f.college_name), &f.reason).await {
+        match svc::correct(
+            &st,
+            &ctx,
+            &number,
+            &f.holder_name,
+            Some(&f.college_name),
+            &f.reason,
+        )
+        .await
+        {
             Ok(row) => Ok(redirect(&format!("/admin/issued/{}", row.number))),
-            Err(AppError::Invalid(e)) => issued_view(&st, &ctx, &number, e, StatusCode::UNPROCESSABLE_ENTITY).await,
-            Err(AppError::Conflict(e)) => issued_view(&st, &ctx, &number, vec![e], StatusCode::CONFLICT).await,
+            Err(AppError::Invalid(e)) => {
+                issued_view(&st, &ctx, &number, e, StatusCode::UNPROCESSABLE_ENTITY).await
+            }
+            Err(AppError::Conflict(e)) => {
+                issued_view(&st, &ctx, &number, vec![e], StatusCode::CONFLICT).await
+            }
             Err(e) => Err(e),
         }
     }
@@ -363,25 +451,45 @@ async fn correct(State(st): State<AppState>, ctx: Ctx, Path(number): Path<String
 async fn pdf(State(st): State<AppState>, ctx: Ctx, Path(number): Path<String>) -> Response {
     let r = async {
         let bytes = svc::pdf(&st, &ctx, &number).await?;
-        Ok(download(bytes, &format!("{}.pdf", number.trim()), "application/pdf"))
+        Ok(download(
+            bytes,
+            &format!("{}.pdf", number.trim()),
+            "application/pdf",
+        ))
     }
     .await;
     respond(&st, &ctx, r)
 }
 
-async fn credential_json(State(st): State<AppState>, ctx: Ctx, Path(number): Path<String>) -> Response {
+async fn credential_json(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(number): Path<String>,
+) -> Response {
     let r = async {
         let row = svc::issued(&st, &ctx, &number).await?;
-        Ok(download(row.credential_json.into_bytes(), &format!("{}.json", row.number), "application/vc+ld+json"))
+        Ok(download(
+            row.credential_json.into_bytes(),
+            &format!("{}.json", row.number),
+            "application/vc+ld+json",
+        ))
     }
     .await;
     respond(&st, &ctx, r)
 }
 
-async fn credential_jwt(State(st): State<AppState>, ctx: Ctx, Path(number): Path<String>) -> Response {
+async fn credential_jwt(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(number): Path<String>,
+) -> Response {
     let r = async {
         let row = svc::issued(&st, &ctx, &number).await?;
-        Ok(download(row.credential_jwt.into_bytes(), &format!("{}.jwt", row.number), "application/vc+jwt"))
+        Ok(download(
+            row.credential_jwt.into_bytes(),
+            &format!("{}.jwt", row.number),
+            "application/vc+jwt",
+        ))
     }
     .await;
     respond(&st, &ctx, r)
@@ -395,7 +503,12 @@ async fn mine(State(st): State<AppState>, ctx: Ctx) -> Response {
         }
         let (rows, _) = svc::issued_list(&st, &ctx, IssuedFilter::default()).await?;
         let views: Vec<_> = rows.iter().map(|r| svc::public_view(&st, r)).collect();
-        page(&st, &ctx, "my_certificates.html", context! { rows => views })
+        page(
+            &st,
+            &ctx,
+            "my_certificates.html",
+            context! { rows => views },
+        )
     }
     .await;
     respond(&st, &ctx, r)
@@ -467,7 +580,12 @@ async fn verify_check(State(st): State<AppState>, ctx: Ctx, mut mp: Multipart) -
         ctx.check_csrf(&csrf)?;
         let form = context! {};
         match svc::verify_text(&st, &text).await {
-            Ok(report) => page(&st, &ctx, "verify.html", context! { f => form, report => report, pasted => text }),
+            Ok(report) => page(
+                &st,
+                &ctx,
+                "verify.html",
+                context! { f => form, report => report, pasted => text },
+            ),
             Err(AppError::Invalid(errors)) => page_with_status(
                 &st,
                 &ctx,
@@ -491,14 +609,24 @@ async fn verify_page(State(st): State<AppState>, ctx: Ctx, Path(number): Path<St
                 let c = svc::public_view(&st, &row);
                 page(&st, &ctx, "verify_cert.html", context! { c => c })
             }
-            None => page_with_status(&st, &ctx, "verify_cert.html", context! { number => number }, StatusCode::NOT_FOUND),
+            None => page_with_status(
+                &st,
+                &ctx,
+                "verify_cert.html",
+                context! { number => number },
+                StatusCode::NOT_FOUND,
+            ),
         }
     }
     .await;
     respond(&st, &ctx, r)
 }
 
-async fn public_credential(State(st): State<AppState>, ctx: Ctx, Path(number): Path<String>) -> Response {
+async fn public_credential(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(number): Path<String>,
+) -> Response {
     let r = async {
         let row = svc::public_by_number(&st, &number)
             .await?
@@ -513,10 +641,16 @@ async fn public_credential(State(st): State<AppState>, ctx: Ctx, Path(number): P
     respond(&st, &ctx, r)
 }
 
-async fn status_list(State(st): State<AppState>, Path((id, purpose)): Path<(i64, String)>) -> Response {
+async fn status_list(
+    State(st): State<AppState>,
+    Path((id, purpose)): Path<(i64, String)>,
+) -> Response {
     match svc::status_list_vc(&st, id, &purpose).await {
         Ok(v) => (
-            [(header::CONTENT_TYPE, "application/vc+ld+json"), (header::CACHE_CONTROL, "no-cache")],
+            [
+                (header::CONTENT_TYPE, "application/vc+ld+json"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
             Json(v.as_ref().clone()),
         )
             .into_response(),

@@ -1,8 +1,8 @@
 //! HTML pages. Public: catalogue and certificate pages. Signed in: management pages.
 
 mod admin;
-pub(crate) mod certs;
 pub(crate) mod bank;
+pub(crate) mod certs;
 pub(crate) mod exams;
 mod ingest;
 mod public;
