@@ -17,6 +17,123 @@ pub type Operation = (
 pub const OPERATIONS: &[Operation] = &[
     (
         "get",
+        "/issuance/jobs",
+        "issuance",
+        "Issuing jobs (a TEO's own)",
+        true,
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/issuance/jobs",
+        "issuance",
+        "Issue from a released session's pass list (202; the job runs in the background)",
+        true,
+        Some("IssueFromSession"),
+        202,
+    ),
+    (
+        "post",
+        "/issuance/jobs/upload",
+        "issuance",
+        "Issue from an uploaded pass list (.xlsx/.csv: 姓名, 身份证号, 院校); row errors give 422 and write nothing; dry_run previews",
+        true,
+        Some("PassListUpload"),
+        202,
+    ),
+    (
+        "get",
+        "/issuance/jobs/{id}",
+        "issuance",
+        "An issuing job and its progress",
+        true,
+        None,
+        200,
+    ),
+    (
+        "get",
+        "/issued",
+        "issued",
+        "Issued certificates the caller may see (TEO, college, the holder)",
+        true,
+        None,
+        200,
+    ),
+    (
+        "get",
+        "/issued/{number}",
+        "issued",
+        "An issued certificate with its signed credential (JSON-LD) and JWT",
+        true,
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/issued/{number}/state",
+        "issued",
+        "Suspend, revoke (final) or reinstate, with a reason; the status lists change at once",
+        true,
+        Some("IssuedStateChange"),
+        200,
+    ),
+    (
+        "post",
+        "/issued/{number}/correct",
+        "issued",
+        "Correct: re-issue under a new number linked to this one, which is revoked",
+        true,
+        Some("Correction"),
+        201,
+    ),
+    (
+        "get",
+        "/teo/{id}/keys",
+        "issuance",
+        "A TEO's signing keys and its DID",
+        true,
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/teo/{id}/keys/rotate",
+        "issuance",
+        "Rotate a TEO's signing key (old keys keep verifying)",
+        true,
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/public/certificates/query",
+        "public",
+        "Query by number + name or ID number + name (rate-limited; masked data only)",
+        false,
+        Some("CertificateQuery"),
+        200,
+    ),
+    (
+        "get",
+        "/public/certificates/{number}",
+        "public",
+        "A certificate's current verification record",
+        false,
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/public/verify",
+        "public",
+        "Check a credential (JSON with proof, or JWT): signature, issuer, status, dates",
+        false,
+        Some("Credential"),
+        200,
+    ),
+    (
+        "get",
         "/certificates/{code}/items",
         "item bank",
         "A page of the certificate's question bank (?q=&kind=&level=&status=&requirement=&limit=&offset=); TEO staff and the ministry",
@@ -836,6 +953,33 @@ pub const OPERATIONS: &[Operation] = &[
     ),
 ];
 
+/// Request bodies of the certificates API (kept apart: one `json!` this size overflows the
+/// macro recursion limit).
+fn certificate_schemas() -> Value {
+    let s = |props: Value, required: &[&str]| json!({"type": "object", "properties": props, "required": required});
+    let string = json!({"type": "string"});
+    json!({
+        "IssueFromSession": s(json!({"session_id": {"type": "integer"}}), &["session_id"]),
+        "PassListUpload": s(json!({
+            "file": {"type": "string", "contentMediaType": "application/octet-stream"},
+            "certificate": string, "level": {"type": "string", "enum": ["junior", "intermediate", "senior"]},
+            "session_ref": string, "dry_run": {"type": "string", "enum": ["true", "false"]}
+        }), &["file", "certificate", "level", "session_ref"]),
+        "IssuedStateChange": s(json!({"state": {"type": "string", "enum": ["active", "suspended", "revoked"]}, "reason": string}), &["state", "reason"]),
+        "Correction": s(json!({"holder_name": string, "college_name": string, "reason": string}), &["holder_name", "reason"]),
+        "CertificateQuery": s(json!({"number": string, "id_number": string, "name": string}), &["name"]),
+        "Credential": {"oneOf": [{"type": "object", "description": "a credential with an embedded proof"}, {"type": "string", "description": "a VC-JOSE JWT"}]},
+    })
+}
+
+fn all_schemas() -> Value {
+    let mut all = schemas();
+    if let (Some(a), Value::Object(c)) = (all.as_object_mut(), certificate_schemas()) {
+        a.extend(c);
+    }
+    all
+}
+
 fn schemas() -> Value {
     let s = |props: Value, required: &[&str]| json!({"type": "object", "properties": props, "required": required});
     let string = json!({"type": "string"});
@@ -975,7 +1119,7 @@ pub fn document(base_url: &str) -> Value {
         if let Some(b) = body {
             let ct = match *b {
                 "File" => "application/octet-stream",
-                "Upload" => "multipart/form-data",
+                "Upload" | "PassListUpload" => "multipart/form-data",
                 _ => "application/json",
             };
             op["requestBody"] = json!({"required": true, "content": {ct: {"schema": {"$ref": format!("#/components/schemas/{b}")}}}});
@@ -991,7 +1135,7 @@ pub fn document(base_url: &str) -> Value {
         "servers": [{"url": format!("{}/api/v1", base_url.trim_end_matches('/'))}],
         "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": all_schemas(),
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "cookie": {"type": "apiKey", "in": "cookie", "name": "xcert_session"}

@@ -770,6 +770,7 @@ async fn openapi_lists_every_route_and_each_answers() {
             .replace("{task}", "0")
             .replace("{position}", "0")
             .replace("{level}", "junior")
+            .replace("{number}", "202610000000019")
             .replace("{code}", "NOPE-1");
         let m: Method = method.to_uppercase().parse().unwrap();
         let r = reqwest::Client::new()

@@ -81,6 +81,76 @@ async fn check(app: &common::TestApp, credential: &str) -> Value {
     v
 }
 
+/// Digital Bazaar's verifier (crates/credential/tests/js), offline: the credential, the
+/// issuer's DID document and the status list credentials as served by xcert. None when
+/// Node or its packages are missing (said loudly; required when XCERT_REQUIRE_NODE=1).
+fn independent_verify(
+    app: &common::TestApp,
+    vc: &Value,
+    did: &Value,
+    lists: &[Value],
+) -> Option<(bool, String)> {
+    let js = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../credential/tests/js");
+    let have = js.join("node_modules").is_dir()
+        && std::process::Command::new("node")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !have {
+        assert!(
+            std::env::var("XCERT_REQUIRE_NODE").as_deref() != Ok("1"),
+            "XCERT_REQUIRE_NODE=1 but node or {}/node_modules is missing",
+            js.display()
+        );
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        common::loud_once(
+            &ONCE,
+            "SKIPPED: independent verifier on xcert-issued credentials (run npm ci in crates/credential/tests/js)",
+        );
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, v: &Value| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, v.to_string()).unwrap();
+        p.display().to_string()
+    };
+    let mut args = vec![write("vc.json", vc), write("did.json", did)];
+    for (i, l) in lists.iter().enumerate() {
+        args.push(write(&format!("status{i}.json"), l));
+    }
+    let out = std::process::Command::new("node")
+        .arg(js.join("verify.mjs"))
+        .args(&args)
+        .output()
+        .unwrap();
+    let _ = app;
+    Some((
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    ))
+}
+
+async fn status_lists(vc: &Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    for e in vc["credentialStatus"].as_array().unwrap() {
+        let url = e["statusListCredential"].as_str().unwrap();
+        out.push(
+            reqwest::get(url)
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap(),
+        );
+    }
+    out
+}
+
 fn check_ok(report: &Value, code: &str) -> bool {
     report["checks"]
         .as_array()
@@ -249,6 +319,33 @@ async fn issue_verify_revoke_correct_rotate() {
         .unwrap();
         assert!(!bits.get(index));
 
+        // An independent verifier accepts xcert's credential, and rejects it changed.
+        let lists = status_lists(&vc).await;
+        if let Some((ok, out)) = independent_verify(&app, &vc, &did, &lists) {
+            assert!(ok, "Digital Bazaar's verifier: {out}");
+            let bad: Value = serde_json::from_str(&tampered).unwrap();
+            let (ok, out) = independent_verify(&app, &bad, &did, &lists).unwrap();
+            assert!(!ok, "a changed name must fail there too: {out}");
+        }
+
+        // The printable certificate carries the name as text.
+        let r = reqwest::Client::new()
+            .get(app.url(&format!("/admin/issued/{number}/certificate.pdf")))
+            .bearer_auth(&teo)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let pdf = r.bytes().await.unwrap();
+        assert!(pdf.starts_with(b"%PDF"));
+        // The extractor puts spaces between glyphs it finds apart; compare without them.
+        let text: String = pdf_extract::extract_text_from_mem(&pdf)
+            .unwrap()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        assert!(text.contains("张三") && text.contains(&number), "{text}");
+
         // Public query: masked data; a wrong name and an unknown ID say the same thing.
         let q = |b: Value| {
             let app = &app;
@@ -335,6 +432,9 @@ async fn issue_verify_revoke_correct_rotate() {
         )
         .unwrap();
         assert!(bits.get(index), "the status list has the bit set");
+        if let Some((ok, out)) = independent_verify(&app, &vc, &did, &status_lists(&vc).await) {
+            assert!(!ok, "revoked: the independent verifier says no: {out}");
+        }
         let (s, v) = json_of(
             app.api(
                 Method::POST,
