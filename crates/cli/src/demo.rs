@@ -1,9 +1,11 @@
 //! The demo data set: the State Grid TEO with its eleven power certificates, three more
 //! TEOs, twelve pilot colleges in seven provinces, their provincial authorities, and
 //! students — loaded through the same import path users have, plus one account per role —
-//! and the assessment data (see [`assessment`]).
+//! the assessment data (see [`assessment`]) and the certificates issued from it (see
+//! [`certificates`]).
 
 mod assessment;
+mod certificates;
 
 use anyhow::{Context, Result, bail};
 use xcert_bulk::{ImportSet, Sheet};
@@ -229,6 +231,9 @@ pub fn print_logins(logins: &[Login], url: Option<&str>) {
     let u = url.unwrap_or("");
     println!(
         "\n  To try assessment: candidate takes the open relay protection exam at {u}/exam;\n  sgcc keeps the question banks at {u}/admin/bank and the sessions at {u}/admin/exams\n  (a finished one with results and item analysis); examiner scores at {u}/admin/exams."
+    );
+    println!(
+        "\n  To try certificates: sgcc issued the finished session's (job at {u}/admin/issuance,\n  certificates at {u}/admin/issued, one revoked); `candidate` has none yet (their exam is\n  still open), but the passed candidates sign in as s<student no> / {DEMO_PASSWORD} (the load\n  names one) and see theirs at {u}/my/certificates; anyone checks a number at {u}/verify."
     );
     println!();
 }

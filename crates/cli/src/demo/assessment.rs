@@ -110,7 +110,13 @@ pub async fn load(store: &Store, web: &xcert_web::WebConfig) -> Result<()> {
     let task_id = *rpm
         .get(RPM_TASK)
         .with_context(|| format!("demo practical task {RPM_TASK}"))?;
-    finished_session(&st, &sgcc, &people, &rpm_forms, task_id).await?;
+    let finished = finished_session(&st, &sgcc, &people, &rpm_forms, task_id).await?;
+    let accounts: HashMap<i64, String> = people
+        .candidates
+        .iter()
+        .map(|(p, u)| (*p, u.username.clone()))
+        .collect();
+    super::certificates::load(&st, &sgcc, finished, &accounts).await?;
     open_session(&st, &sgcc, &people, &rpm_forms, task_id).await?;
     eprintln!(
         "demo assessment data loaded in {:.1} s",
@@ -484,7 +490,7 @@ async fn finished_session(
     people: &People,
     forms: &[xcert_store::FormRow],
     task_id: i64,
-) -> Result<()> {
+) -> Result<i64> {
     let now = chrono::Utc::now();
     let (opens_at, closes_at) = finished_window(now);
     let site = st
@@ -751,7 +757,7 @@ async fn finished_session(
         sim.len(),
         results.len() - passed
     );
-    Ok(())
+    Ok(session.id)
 }
 
 fn anyhow_app(e: AppError) -> anyhow::Error {
