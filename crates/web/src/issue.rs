@@ -281,14 +281,11 @@ fn header_index(headers: &[String], names: &[&str]) -> Option<usize> {
     })
 }
 
+/// One usable row of an uploaded pass list: (row number, name, ID number, college).
+pub type PassListRow = (usize, String, String, Option<String>);
+
 /// Read an uploaded pass list (.xlsx first sheet, or .csv): name, full ID number, college.
-pub fn read_pass_list(
-    file_name: &str,
-    bytes: &[u8],
-) -> R<(
-    Vec<(usize, String, String, Option<String>)>,
-    Vec<PassListError>,
-)> {
+pub fn read_pass_list(file_name: &str, bytes: &[u8]) -> R<(Vec<PassListRow>, Vec<PassListError>)> {
     let table: Vec<Vec<String>> = if file_name.to_lowercase().ends_with(".csv") {
         let mut r = csv::ReaderBuilder::new()
             .has_headers(false)
