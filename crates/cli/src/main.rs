@@ -2,6 +2,7 @@
 //! export the registry, and verify the audit chain.
 
 mod analyze;
+mod bench_issue;
 mod certs;
 mod config;
 mod demo;
@@ -233,7 +234,8 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
-    /// Benchmarks and test data: the seeded material corpus and the dedup-only mode.
+    /// Benchmarks and test data: the seeded material corpus, the dedup-only mode, the exam
+    /// rush and certificate issuing.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
@@ -368,6 +370,17 @@ enum BenchCommand {
         submit_spread_ms: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Certificates signed and stored per minute on a fresh database (one TEO, one
+    /// certificate, a synthetic pass list), against raw ed25519 signing on the same cores.
+    Issue {
+        #[arg(long, default_value_t = 100_000)]
+        count: usize,
+        /// An empty database (default: SQLite in a new temporary folder, removed after).
+        #[arg(long)]
+        database_url: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -727,6 +740,24 @@ async fn run(cli: Cli) -> Result<()> {
             }
             if report.answers_lost > 0 {
                 bail!("{} acknowledged answers are missing", report.answers_lost);
+            }
+            Ok(())
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Issue {
+                    count,
+                    database_url,
+                    json,
+                },
+        } => {
+            let (report, dir) =
+                bench_issue::run(count, database_url.as_deref(), &cli_principal()).await?;
+            let _ = std::fs::remove_dir_all(&dir);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                bench_issue::print(&report);
             }
             Ok(())
         }
