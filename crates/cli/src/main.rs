@@ -486,7 +486,16 @@ async fn run(cli: Cli) -> Result<()> {
             no_serve,
         } => {
             let (store, s) = open(&data, "xcert-demo").await?;
-            let logins = demo::load(&store, &s.data_dir, &s.web_config(None)?).await?;
+            // The demo's credentials name the address it will be served at.
+            let base = format!(
+                "http://{}:{}",
+                bind.clone()
+                    .or(s.file.bind.clone())
+                    .unwrap_or_else(|| "127.0.0.1".into()),
+                port.or(s.file.port).filter(|p| *p != 0).unwrap_or(8080)
+            );
+            let base = s.file.base_url.clone().unwrap_or(base);
+            let logins = demo::load(&store, &s.data_dir, &s.web_config(Some(base))?).await?;
             if no_serve {
                 demo::print_logins(&logins, None);
                 return Ok(());
