@@ -492,6 +492,24 @@ pub async fn create_job(st: &AppState, ctx: &Ctx, list: PassList) -> R<IssuanceJ
     let p = ctx.authorize(&Action::IssueCertificates {
         teo_id: list.certificate.teo_id,
     })?;
+    if let Some(state) = list.certificate.teo_state
+        && !state.may_edit_certificates()
+    {
+        return Err(conflict(
+            "teo",
+            "teo_state",
+            format!(
+                "{} is {}: it issues no new certificates (those it issued stay valid)",
+                list.certificate.teo_name,
+                state.as_str()
+            ),
+            format!(
+                "{}当前状态为“{}”，不能发放新证书（已发证书仍然有效）",
+                list.certificate.teo_name,
+                state.zh()
+            ),
+        ));
+    }
     let existing = st
         .store
         .issued_existing(list.certificate.id, list.level.as_str(), &list.session_key)

@@ -572,6 +572,27 @@ async fn issue_verify_revoke_correct_rotate() {
             check(&app, &corrected_full["credential"].to_string()).await["ok"],
             true
         );
+
+        // The TEO leaves the system: it issues no more, and what it issued stays valid.
+        let admin = app.token("admin").await;
+        for state in ["exiting", "exited"] {
+            let (s, v) = json_of(
+                app.api(
+                    Method::POST,
+                    &format!("/organizations/{teo_id}/state"),
+                    Some(&admin),
+                    Some(json!({"state": state, "reason": "退出试点"})),
+                )
+                .await,
+            )
+            .await;
+            assert_eq!(s, 200, "{v}");
+        }
+        let report = check(&app, &corrected_full["credential"].to_string()).await;
+        assert_eq!(report["ok"], true, "valid after the TEO exited: {report}");
+        let more = format!("姓名,身份证号\n孙八,{}\n", id_number(7));
+        let (s, v) = upload(&app, &admin, &more, "2027-01 中级", false).await;
+        assert_eq!(s, 409, "{v}");
     }
 }
 
