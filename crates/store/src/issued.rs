@@ -533,6 +533,24 @@ impl Store {
         .collect())
     }
 
+    /// Whether any certificate of these levels of a certificate was issued (so a job of a
+    /// higher level needs to look for the ones its candidates upgrade).
+    pub async fn issued_any_of_levels(&self, certificate_id: i64, levels: &[&str]) -> Result<bool> {
+        for l in levels {
+            let r = sqlx::query(
+                "SELECT id FROM issued_certificates WHERE certificate_id = $1 AND level = $2 LIMIT 1",
+            )
+            .bind(certificate_id)
+            .bind(*l)
+            .fetch_optional(&self.pool)
+            .await?;
+            if r.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// The valid certificates these identities already hold of one certificate, as
     /// (level, number) per identity hash: a higher level links to the one it upgrades.
     pub async fn issued_levels_of(

@@ -722,6 +722,18 @@ pub async fn run_job(
     }
     let mut done = job.done;
     let cx = Arc::new(job_context(st, job).await?);
+    // Only a higher level can upgrade, and only if lower ones were ever issued: then
+    // each chunk looks up its candidates' earlier certificates.
+    let lower_levels: Vec<&str> = Level::ALL
+        .iter()
+        .filter(|l| level_digit(**l) < level_digit(cx.level))
+        .map(|l| l.as_str())
+        .collect();
+    let may_upgrade = !lower_levels.is_empty()
+        && st
+            .store
+            .issued_any_of_levels(cx.job.certificate_id, &lower_levels)
+            .await?;
     progress(done, cx.job.total);
     let result: R<()> = async {
         loop {
@@ -730,10 +742,13 @@ pub async fn run_job(
                 break;
             }
             let hashes: Vec<String> = rows.iter().map(|r| r.id_hash.clone()).collect();
-            let lower = st
-                .store
-                .issued_levels_of(cx.job.certificate_id, &hashes)
-                .await?;
+            let lower = if may_upgrade {
+                st.store
+                    .issued_levels_of(cx.job.certificate_id, &hashes)
+                    .await?
+            } else {
+                HashMap::new()
+            };
             let next = rows.last().map(|r| r.ordinal + 1).unwrap_or(done);
             let c2 = cx.clone();
             let certs = tokio::task::spawn_blocking(move || sign_chunk(&c2, &rows, &lower))

@@ -573,6 +573,60 @@ async fn issue_verify_revoke_correct_rotate() {
             true
         );
 
+        // A level upgrade: the senior certificate links the valid intermediate one it
+        // upgrades (the corrected one), which stays valid.
+        let form = Form::new()
+            .text("certificate", "TST-CRT")
+            .text("level", "senior")
+            .text("session_ref", "2026-11 高级")
+            .part(
+                "file",
+                Part::bytes(format!("姓名,身份证号\n欧阳修,{}\n", id_number(3)).into_bytes())
+                    .file_name("senior.csv"),
+            );
+        let r = reqwest::Client::new()
+            .post(app.url("/api/v1/issuance/jobs/upload"))
+            .bearer_auth(&teo)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let (s, job) = json_of(r).await;
+        assert_eq!(s, 202, "{job}");
+        assert_eq!(
+            wait_done(&app, &teo, job["id"].as_i64().unwrap()).await["state"],
+            "done"
+        );
+        let (_, senior) = json_of(
+            app.api(
+                Method::GET,
+                &format!("/issued?job_id={}", job["id"]),
+                Some(&teo),
+                None,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(senior["items"][0]["level"], "senior");
+        assert_eq!(
+            senior["items"][0]["upgrades"], corrected["number"],
+            "{senior}"
+        );
+        let (_, lower) = json_of(
+            app.api(
+                Method::GET,
+                &format!(
+                    "/public/certificates/{}",
+                    corrected["number"].as_str().unwrap()
+                ),
+                None,
+                None,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(lower["valid"], true);
+
         // The TEO leaves the system: it issues no more, and what it issued stays valid.
         let admin = app.token("admin").await;
         for state in ["exiting", "exited"] {
