@@ -367,6 +367,17 @@ impl Store {
             .collect()
     }
 
+    /// When any status list last changed (every state change rewrites one): other
+    /// processes' caches of public records watch this.
+    pub async fn status_lists_marker(&self) -> Result<String> {
+        Ok(
+            sqlx::query("SELECT COALESCE(MAX(updated_at), '') AS m FROM status_lists")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("m")?,
+        )
+    }
+
     pub async fn status_list(&self, id: i64) -> Result<StatusListRow> {
         let r = sqlx::query("SELECT * FROM status_lists WHERE id = $1")
             .bind(id)
@@ -896,6 +907,25 @@ impl WriteTx {
             &job_id.to_string(),
             None,
             Some(&after),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Put a failed job back to running, to resume it where it stopped.
+    pub async fn issuance_job_restart(&mut self, job_id: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE issuance_jobs SET state = 'running', error = NULL, finished_at = NULL WHERE id = $1 AND state = 'failed'",
+        )
+        .bind(job_id)
+        .execute(&mut *self.tx)
+        .await?;
+        self.audit(
+            "issuance.resume",
+            "issuance_job",
+            &job_id.to_string(),
+            None,
+            None,
         )
         .await?;
         Ok(())

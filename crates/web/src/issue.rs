@@ -716,9 +716,16 @@ pub async fn run_job(
     id: i64,
     progress: &(dyn Fn(i64, i64) + Send + Sync),
 ) -> R<IssuanceJobRow> {
-    let job = st.store.issuance_job(id).await?;
-    if job.state != JobState::Running {
+    let mut job = st.store.issuance_job(id).await?;
+    if job.state == JobState::Done {
         return Ok(job);
+    }
+    if job.state == JobState::Failed {
+        // A failure (a database that went away, say) is resumable like a stop.
+        let mut tx = st.store.begin_write(&job.created_by).await?;
+        tx.issuance_job_restart(id).await?;
+        tx.commit().await?;
+        job = st.store.issuance_job(id).await?;
     }
     let mut done = job.done;
     let cx = Arc::new(job_context(st, job).await?);
@@ -1000,10 +1007,7 @@ pub async fn change_state(
     tx.issued_set_state(&row, to, reason, &rev.encode(), &sus.encode())
         .await?;
     tx.commit().await?;
-    st.status_cache
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clear();
+    forget_public(st);
     Ok(st.store.issued_by_number(&row.number).await?.unwrap_or(row))
 }
 
@@ -1187,10 +1191,7 @@ pub async fn correct(
     .await?;
     tx.issued_mark_replaced(&old.number, &new.number).await?;
     tx.commit().await?;
-    st.status_cache
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clear();
+    forget_public(st);
     st.store
         .issued_by_number(&new.number)
         .await?
@@ -1248,6 +1249,86 @@ pub fn public_view(st: &AppState, r: &IssuedRow) -> PublicCertificate {
         verify_url: verify_url(base, &r.number),
         credential_url: format!("{base}/verify/{}/credential.json", r.number),
     }
+}
+
+/// A certificate's public record as served, with its JSON ready to send.
+pub struct PublicEntry {
+    pub view: PublicCertificate,
+    pub json: axum::body::Bytes,
+}
+
+/// Public records by number. The verification page and API are what QR codes and
+/// employers hit; serving them from memory keeps them near a bare endpoint's speed.
+/// Changes made by this process clear it at once ([`forget_public`]); changes by another
+/// process (the CLI, a second server) are seen through the status lists' last change,
+/// which [`spawn_change_watch`] polls.
+#[derive(Default)]
+pub struct PublicCache {
+    map: Mutex<HashMap<String, Arc<PublicEntry>>>,
+    watching: std::sync::OnceLock<()>,
+}
+
+/// Forget every cached public record and signed status list: a state changed.
+pub fn forget_public(st: &AppState) {
+    st.public_cache
+        .map
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clear();
+    st.status_cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clear();
+}
+
+/// Watch for state changes made outside this process (every 250 ms, one tiny query);
+/// started by the first public lookup.
+fn spawn_change_watch(st: &AppState) {
+    let st = st.clone();
+    tokio::spawn(async move {
+        let mut last = st.store.status_lists_marker().await.ok();
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            let now = st.store.status_lists_marker().await.ok();
+            if now.is_some() && now != last {
+                forget_public(&st);
+                last = now;
+            }
+        }
+    });
+}
+
+/// The current public record of a number (None when there is no such certificate).
+pub async fn public_record(st: &AppState, number: &str) -> R<Option<Arc<PublicEntry>>> {
+    st.public_cache
+        .watching
+        .get_or_init(|| spawn_change_watch(st));
+    let n = number.trim().to_ascii_uppercase();
+    if let Some(e) = st
+        .public_cache
+        .map
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&n)
+    {
+        return Ok(Some(e.clone()));
+    }
+    let Some(row) = public_by_number(st, &n).await? else {
+        return Ok(None);
+    };
+    let view = public_view(st, &row);
+    let json = serde_json::to_vec(&view).map_err(internal)?.into();
+    let e = Arc::new(PublicEntry { view, json });
+    let mut map = st
+        .public_cache
+        .map
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if map.len() >= 200_000 {
+        map.clear();
+    }
+    map.insert(n, e.clone());
+    Ok(Some(e))
 }
 
 /// The stable verification page's certificate (the QR code's target).

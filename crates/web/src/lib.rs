@@ -67,6 +67,7 @@ pub struct AppState {
     pub(crate) jobs: Arc<ingest::Jobs>,
     pub(crate) forms: Arc<assess::FormCache>,
     pub(crate) status_cache: Arc<issue::StatusCache>,
+    pub(crate) public_cache: Arc<issue::PublicCache>,
     /// Public certificate queries per client: 20 at once, then 30 a minute.
     pub(crate) query_limit: Arc<issue::RateLimiter>,
 }
@@ -80,6 +81,7 @@ impl AppState {
             jobs: Arc::new(ingest::Jobs::new()),
             forms: Arc::new(assess::FormCache::default()),
             status_cache: Arc::new(Default::default()),
+            public_cache: Arc::new(Default::default()),
             query_limit: Arc::new(issue::RateLimiter::new(20, 30)),
         }
     }

@@ -52,6 +52,15 @@ pub const OPERATIONS: &[Operation] = &[
         200,
     ),
     (
+        "post",
+        "/issuance/jobs/{id}/resume",
+        "issuance",
+        "Resume a failed or interrupted job from its last committed chunk",
+        true,
+        None,
+        202,
+    ),
+    (
         "get",
         "/issued",
         "issued",

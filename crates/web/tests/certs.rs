@@ -465,6 +465,62 @@ async fn issue_verify_revoke_correct_rotate() {
             .as_str()
             .unwrap()
             .to_string();
+        // A change made by another process (the CLI, a second server) reaches this
+        // server's cached verification record within a moment.
+        let api_state = |n: String| {
+            let url = app.url(&format!("/api/v1/public/certificates/{n}"));
+            async move {
+                reqwest::get(url)
+                    .await
+                    .unwrap()
+                    .json::<Value>()
+                    .await
+                    .unwrap()["state"]
+                    .clone()
+            }
+        };
+        assert_eq!(api_state(liu.clone()).await, "active");
+        let other = xcert_web::AppState::new(
+            app.store.clone(),
+            xcert_web::WebConfig {
+                base_url: app.base.clone(),
+                secure_cookies: false,
+                staging_dir: std::env::temp_dir(),
+                master_key: xcert_web::MasterKey::generate(),
+            },
+        );
+        let user = app.store.user_by_username("teo_a").await.unwrap().unwrap();
+        let as_teo = xcert_web::Ctx::for_user(user);
+        xcert_web::issue::change_state(
+            &other,
+            &as_teo,
+            &liu,
+            xcert_store::IssuedState::Suspended,
+            "另一进程暂停",
+        )
+        .await
+        .unwrap();
+        let mut seen = Value::Null;
+        for _ in 0..40 {
+            seen = api_state(liu.clone()).await;
+            if seen == "suspended" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            seen, "suspended",
+            "the server saw the other process's change"
+        );
+        xcert_web::issue::change_state(
+            &other,
+            &as_teo,
+            &liu,
+            xcert_store::IssuedState::Active,
+            "恢复",
+        )
+        .await
+        .unwrap();
         for (state, code) in [("suspended", 200), ("active", 200)] {
             let (s, v) = json_of(
                 app.api(

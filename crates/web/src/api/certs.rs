@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
             post(job_upload).layer(axum::extract::DefaultBodyLimit::max(64 << 20)),
         )
         .route("/issuance/jobs/{id}", get(job))
+        .route("/issuance/jobs/{id}/resume", post(job_resume))
         .route("/issued", get(issued_list))
         .route("/issued/{number}", get(issued))
         .route("/issued/{number}/state", post(set_state))
@@ -125,6 +126,18 @@ async fn job_upload(
 
 async fn job(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> ApiResult<Json<Value>> {
     Ok(Json(json!(svc::job(&st, &ctx, id).await?)))
+}
+
+/// Resume a failed or interrupted job (202): it goes on from its last committed chunk.
+async fn job_resume(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    let j = svc::job(&st, &ctx, id).await?;
+    ctx.authorize(&xcert_domain::access::Action::IssueCertificates { teo_id: j.teo_id })?;
+    svc::spawn_job(&st, id);
+    Ok((StatusCode::ACCEPTED, Json(json!(j))).into_response())
 }
 
 async fn issued_list(
@@ -244,11 +257,15 @@ async fn public_query(State(st): State<AppState>, ctx: Ctx, b: Bytes) -> ApiResu
 async fn public_certificate(
     State(st): State<AppState>,
     Path(number): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let row = svc::public_by_number(&st, &number)
+) -> ApiResult<Response> {
+    let e = svc::public_record(&st, &number)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("certificate {number}")))?;
-    Ok(Json(json!(svc::public_view(&st, &row))))
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        e.json.clone(),
+    )
+        .into_response())
 }
 
 /// Check a credential (the body: its JSON, or a JWT as text).

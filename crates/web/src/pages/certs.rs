@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/issuance/confirm", post(confirm))
         .route("/admin/issuance/keys/rotate", post(rotate))
         .route("/admin/issuance/{id}", get(job_page))
+        .route("/admin/issuance/{id}/resume", post(job_resume))
         .route("/admin/issuance/{id}/certificates.zip", get(job_zip))
         .route("/admin/issued", get(issued_list))
         .route("/admin/issued/{number}", get(issued_page))
@@ -295,6 +296,28 @@ async fn job_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> 
             "issuance_job.html",
             context! { job => job, rows => rows, issued => total, percent => percent },
         )
+    }
+    .await;
+    respond(&st, &ctx, r)
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+async fn job_resume(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    let r = async {
+        ctx.check_csrf(&f.csrf)?;
+        let job = svc::job(&st, &ctx, id).await?;
+        ctx.authorize(&xcert_domain::access::Action::IssueCertificates { teo_id: job.teo_id })?;
+        svc::spawn_job(&st, id);
+        Ok(redirect(&format!("/admin/issuance/{id}")))
     }
     .await;
     respond(&st, &ctx, r)
@@ -604,11 +627,8 @@ async fn verify_check(State(st): State<AppState>, ctx: Ctx, mut mp: Multipart) -
 /// state, so a revocation shows on the next request.
 async fn verify_page(State(st): State<AppState>, ctx: Ctx, Path(number): Path<String>) -> Response {
     let r = async {
-        match svc::public_by_number(&st, &number).await? {
-            Some(row) => {
-                let c = svc::public_view(&st, &row);
-                page(&st, &ctx, "verify_cert.html", context! { c => c })
-            }
+        match svc::public_record(&st, &number).await? {
+            Some(e) => page(&st, &ctx, "verify_cert.html", context! { c => &e.view }),
             None => page_with_status(
                 &st,
                 &ctx,
