@@ -1255,6 +1255,8 @@ pub fn public_view(st: &AppState, r: &IssuedRow) -> PublicCertificate {
 pub struct PublicEntry {
     pub view: PublicCertificate,
     pub json: axum::body::Bytes,
+    /// The verification page as an anonymous visitor gets it, per language.
+    pub pages: Mutex<HashMap<&'static str, axum::body::Bytes>>,
 }
 
 /// Public records by number. The verification page and API are what QR codes and
@@ -1318,7 +1320,11 @@ pub async fn public_record(st: &AppState, number: &str) -> R<Option<Arc<PublicEn
     };
     let view = public_view(st, &row);
     let json = serde_json::to_vec(&view).map_err(internal)?.into();
-    let e = Arc::new(PublicEntry { view, json });
+    let e = Arc::new(PublicEntry {
+        view,
+        json,
+        pages: Mutex::new(HashMap::new()),
+    });
     let mut map = st
         .public_cache
         .map

@@ -96,6 +96,16 @@ pub fn page_with_status(
     data: Value,
     status: StatusCode,
 ) -> Result<Response, AppError> {
+    Ok((status, Html(render_html(state, ctx, name, data)?)).into_response())
+}
+
+/// A page's HTML, for pages that keep it (the public verification page).
+pub fn render_html(
+    state: &crate::AppState,
+    ctx: &Ctx,
+    name: &str,
+    data: Value,
+) -> Result<String, AppError> {
     let tmpl = state
         .templates
         .get_template(name)
@@ -112,15 +122,13 @@ pub fn page_with_status(
             is_ministry => s.user.role == xcert_domain::access::Role::MinistryAdmin,
         }
     });
-    let html = tmpl
-        .render(
-            context! { lang => ctx.lang, user => user, csrf => ctx.csrf, path => ctx.path, ..data },
-        )
-        .map_err(|e| {
-            tracing::error!(error = %e, template = name, "template failed");
-            AppError::Internal(e.to_string())
-        })?;
-    Ok((status, Html(html)).into_response())
+    tmpl.render(
+        context! { lang => ctx.lang, user => user, csrf => ctx.csrf, path => ctx.path, ..data },
+    )
+    .map_err(|e| {
+        tracing::error!(error = %e, template = name, "template failed");
+        AppError::Internal(e.to_string())
+    })
 }
 
 /// An error as a page, in the page's language.

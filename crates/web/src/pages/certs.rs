@@ -628,6 +628,33 @@ async fn verify_check(State(st): State<AppState>, ctx: Ctx, mut mp: Multipart) -
 async fn verify_page(State(st): State<AppState>, ctx: Ctx, Path(number): Path<String>) -> Response {
     let r = async {
         match svc::public_record(&st, &number).await? {
+            // Anonymous visitors (QR scans, employers) all get the same page: keep it.
+            Some(e) if ctx.session.is_none() => {
+                let cached = e
+                    .pages
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(ctx.lang)
+                    .cloned();
+                let html = match cached {
+                    Some(h) => h,
+                    None => {
+                        let h: axum::body::Bytes = crate::render::render_html(
+                            &st,
+                            &ctx,
+                            "verify_cert.html",
+                            context! { c => &e.view },
+                        )?
+                        .into();
+                        e.pages
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(ctx.lang, h.clone());
+                        h
+                    }
+                };
+                Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
+            }
             Some(e) => page(&st, &ctx, "verify_cert.html", context! { c => &e.view }),
             None => page_with_status(
                 &st,
