@@ -950,6 +950,48 @@ pub async fn issued(st: &AppState, ctx: &Ctx, number: &str) -> R<IssuedRow> {
     Ok(row)
 }
 
+/// A certificate the caller's TEO may change.
+async fn to_change(st: &AppState, ctx: &Ctx, number: &str) -> R<(Principal, IssuedRow)> {
+    let row = st
+        .store
+        .issued_by_number(number.trim())
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("certificate {number}")))?;
+    let p = ctx.authorize(&Action::IssueCertificates { teo_id: row.teo_id })?;
+    Ok((p, row))
+}
+
+fn required_reason(reason: &str) -> R<&str> {
+    let r = reason.trim();
+    if r.is_empty() {
+        return Err(invalid(
+            "reason",
+            "required",
+            "say why (it is recorded in the audit log)",
+            "请填写原因（记入审计日志）",
+        ));
+    }
+    Ok(r)
+}
+
+/// Record a certificate's new state and set its bits in both status lists, in `tx`.
+async fn record_state(
+    tx: &mut xcert_store::WriteTx,
+    row: &IssuedRow,
+    to: IssuedState,
+    reason: &str,
+) -> R<()> {
+    let list = tx.status_list_locked(row.status_list_id).await?;
+    let mut rev = StatusList::decode(&list.revocation).map_err(internal)?;
+    let mut sus = StatusList::decode(&list.suspension).map_err(internal)?;
+    let i = row.status_index as usize;
+    rev.set(i, to == IssuedState::Revoked);
+    sus.set(i, to == IssuedState::Suspended);
+    tx.issued_set_state(row, to, reason, &rev.encode(), &sus.encode())
+        .await?;
+    Ok(())
+}
+
 /// Suspend, revoke or reinstate, with a reason; the status lists change in the same
 /// transaction, so the next verification sees it.
 pub async fn change_state(
@@ -959,21 +1001,8 @@ pub async fn change_state(
     to: IssuedState,
     reason: &str,
 ) -> R<IssuedRow> {
-    let row = st
-        .store
-        .issued_by_number(number.trim())
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("certificate {number}")))?;
-    let p = ctx.authorize(&Action::IssueCertificates { teo_id: row.teo_id })?;
-    let reason = reason.trim();
-    if reason.is_empty() {
-        return Err(invalid(
-            "reason",
-            "required",
-            "say why (it is recorded in the audit log)",
-            "请填写原因（记入审计日志）",
-        ));
-    }
+    let (p, row) = to_change(st, ctx, number).await?;
+    let reason = required_reason(reason)?;
     let allowed = matches!(
         (row.state, to),
         (IssuedState::Active, IssuedState::Suspended)
@@ -998,14 +1027,7 @@ pub async fn change_state(
         ));
     }
     let mut tx = st.store.begin_write(&p.username).await?;
-    let list = tx.status_list_locked(row.status_list_id).await?;
-    let mut rev = StatusList::decode(&list.revocation).map_err(internal)?;
-    let mut sus = StatusList::decode(&list.suspension).map_err(internal)?;
-    let i = row.status_index as usize;
-    rev.set(i, to == IssuedState::Revoked);
-    sus.set(i, to == IssuedState::Suspended);
-    tx.issued_set_state(&row, to, reason, &rev.encode(), &sus.encode())
-        .await?;
+    record_state(&mut tx, &row, to, reason).await?;
     tx.commit().await?;
     forget_public(st);
     Ok(st.store.issued_by_number(&row.number).await?.unwrap_or(row))
@@ -1029,12 +1051,7 @@ pub async fn correct(
     college_name: Option<&str>,
     reason: &str,
 ) -> R<IssuedRow> {
-    let old = st
-        .store
-        .issued_by_number(number.trim())
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("certificate {number}")))?;
-    let p = ctx.authorize(&Action::IssueCertificates { teo_id: old.teo_id })?;
+    let (p, old) = to_change(st, ctx, number).await?;
     let holder_name = holder_name.trim();
     if holder_name.is_empty() {
         return Err(invalid(
@@ -1044,14 +1061,7 @@ pub async fn correct(
             "更正后的姓名为空",
         ));
     }
-    if reason.trim().is_empty() {
-        return Err(invalid(
-            "reason",
-            "required",
-            "say why (it is recorded in the audit log)",
-            "请填写原因（记入审计日志）",
-        ));
-    }
+    required_reason(reason)?;
     if old.state == IssuedState::Revoked || old.replaced_by.is_some() {
         return Err(conflict(
             "state",
@@ -1175,20 +1185,8 @@ pub async fn correct(
     };
     tx.issued_insert_one(&new, reason.trim()).await?;
     // The corrected certificate is revoked on its own list.
-    let list = tx.status_list_locked(old.status_list_id).await?;
-    let mut rev = StatusList::decode(&list.revocation).map_err(internal)?;
-    let mut sus = StatusList::decode(&list.suspension).map_err(internal)?;
-    rev.set(old.status_index as usize, true);
-    sus.set(old.status_index as usize, false);
     let why = format!("corrected by {}: {}", new.number, reason.trim());
-    tx.issued_set_state(
-        &old,
-        IssuedState::Revoked,
-        &why,
-        &rev.encode(),
-        &sus.encode(),
-    )
-    .await?;
+    record_state(&mut tx, &old, IssuedState::Revoked, &why).await?;
     tx.issued_mark_replaced(&old.number, &new.number).await?;
     tx.commit().await?;
     forget_public(st);

@@ -396,6 +396,25 @@ async fn issued_page(State(st): State<AppState>, ctx: Ctx, Path(number): Path<St
     respond(&st, &ctx, r)
 }
 
+/// After a change: back to the certificate, or its page with the refusal beside the form.
+async fn after_change(
+    st: &AppState,
+    ctx: &Ctx,
+    number: &str,
+    done: R<xcert_store::IssuedRow>,
+) -> R<Response> {
+    match done {
+        Ok(row) => Ok(redirect(&format!("/admin/issued/{}", row.number))),
+        Err(AppError::Invalid(e)) => {
+            issued_view(st, ctx, number, e, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(AppError::Conflict(e)) => {
+            issued_view(st, ctx, number, vec![e], StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
 #[derive(Deserialize)]
 struct StateForm {
     csrf: String,
@@ -414,16 +433,8 @@ async fn set_state(
         ctx.check_csrf(&f.csrf)?;
         let to = IssuedState::parse(&f.state)
             .ok_or_else(|| bad("state must be active, suspended or revoked"))?;
-        match svc::change_state(&st, &ctx, &number, to, &f.reason).await {
-            Ok(row) => Ok(redirect(&format!("/admin/issued/{}", row.number))),
-            Err(AppError::Invalid(e)) => {
-                issued_view(&st, &ctx, &number, e, StatusCode::UNPROCESSABLE_ENTITY).await
-            }
-            Err(AppError::Conflict(e)) => {
-                issued_view(&st, &ctx, &number, vec![e], StatusCode::CONFLICT).await
-            }
-            Err(e) => Err(e),
-        }
+        let done = svc::change_state(&st, &ctx, &number, to, &f.reason).await;
+        after_change(&st, &ctx, &number, done).await
     }
     .await;
     respond(&st, &ctx, r)
@@ -447,7 +458,7 @@ async fn correct(
 ) -> Response {
     let r = async {
         ctx.check_csrf(&f.csrf)?;
-        match svc::correct(
+        let done = svc::correct(
             &st,
             &ctx,
             &number,
@@ -455,17 +466,8 @@ async fn correct(
             Some(&f.college_name),
             &f.reason,
         )
-        .await
-        {
-            Ok(row) => Ok(redirect(&format!("/admin/issued/{}", row.number))),
-            Err(AppError::Invalid(e)) => {
-                issued_view(&st, &ctx, &number, e, StatusCode::UNPROCESSABLE_ENTITY).await
-            }
-            Err(AppError::Conflict(e)) => {
-                issued_view(&st, &ctx, &number, vec![e], StatusCode::CONFLICT).await
-            }
-            Err(e) => Err(e),
-        }
+        .await;
+        after_change(&st, &ctx, &number, done).await
     }
     .await;
     respond(&st, &ctx, r)
