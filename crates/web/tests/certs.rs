@@ -706,6 +706,56 @@ async fn issue_verify_revoke_correct_rotate() {
     }
 }
 
+/// A pass list kept in Excel, as TEOs do: the first sheet, header row, IDs as text.
+#[tokio::test]
+async fn an_xlsx_pass_list_previews() {
+    let app = spawn_app(common::Engine::Sqlite).await;
+    let teo = app.token("teo_a").await;
+    let r = app
+        .api(
+            Method::POST,
+            "/certificates",
+            Some(&teo),
+            Some(common::cert_body("TST-CRT", "电力需求响应综合服务")),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("合格名单").unwrap();
+    for (c, h) in ["姓名", "身份证号", "院校"].iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for (i, (name, id)) in [("周九", id_number(11)), ("吴十", "3701021999".to_string())]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(i as u32 + 1, 0, *name).unwrap();
+        ws.write_string(i as u32 + 1, 1, id).unwrap();
+        ws.write_string(i as u32 + 1, 2, "济南职业学院").unwrap();
+    }
+    let bytes = wb.save_to_buffer().unwrap();
+    let form = Form::new()
+        .text("certificate", "TST-CRT")
+        .text("level", "junior")
+        .text("session_ref", "2026-07")
+        .text("dry_run", "true")
+        .part("file", Part::bytes(bytes).file_name("合格名单.xlsx"));
+    let r = reqwest::Client::new()
+        .post(app.url("/api/v1/issuance/jobs/upload"))
+        .bearer_auth(&teo)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let (s, v) = json_of(r).await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["preview"]["rows"][0]["holder_name"], "周九");
+    assert_eq!(v["preview"]["rows"][0]["college_name"], "济南职业学院");
+    assert_eq!(v["preview"]["errors"][0]["row"], 3);
+    assert_eq!(v["preview"]["errors"][0]["field"], "id_number");
+}
+
 #[tokio::test]
 async fn public_queries_are_rate_limited() {
     let app = spawn_app(common::Engine::Sqlite).await;
