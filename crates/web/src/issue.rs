@@ -259,6 +259,8 @@ pub struct PassListPreview {
 pub struct PreviewRow {
     pub row: usize,
     pub holder_name: String,
+    /// Characters of the name the bundled print fonts lack (they print as empty boxes).
+    pub missing_glyphs: String,
     pub id_masked: String,
     pub college_name: Option<String>,
     pub already: bool,
@@ -451,6 +453,7 @@ pub async fn preview_upload(
         already += is_already as usize;
         preview.push(PreviewRow {
             row,
+            missing_glyphs: xcert_print::covers(&name).into_iter().collect(),
             holder_name: name.clone(),
             id_masked: xcert_domain::ids::mask_id_number(&id),
             college_name: college.clone(),

@@ -54,8 +54,9 @@ async fn teo_issues_and_revokes_through_the_pages_and_the_public_verifies() {
     };
     // A bad row: the preview names it and offers no confirmation.
     let r = post(format!(
-        "姓名,身份证号\n赵六,{}\n钱七,12345\n",
-        id_number(1)
+        "姓名,身份证号\n赵六,{}\n钱七,12345\n张𠮷,{}\n",
+        id_number(1),
+        id_number(3)
     ))
     .await
     .unwrap();
@@ -66,6 +67,10 @@ async fn teo_issues_and_revokes_through_the_pages_and_the_public_verifies() {
         "{page}"
     );
     assert!(page.contains("<td>3</td>"), "row 3 is named: {page}");
+    assert!(
+        page.contains("⚠") && page.contains(": 𠮷"),
+        "a name the fonts cannot print is flagged: {page}"
+    );
     assert_eq!(app.count("issuance_jobs").await, 0);
 
     let r = post(format!(

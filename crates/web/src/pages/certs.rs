@@ -382,11 +382,12 @@ async fn issued_view(
         Vec::new()
     };
     let view = svc::public_view(st, &row);
+    let missing: String = xcert_print::covers(&row.holder_name).into_iter().collect();
     page_with_status(
         st,
         ctx,
         "issued.html",
-        context! { c => view, row => row, may_change => may_change, history => history, errors => errors },
+        context! { c => view, row => row, may_change => may_change, history => history, errors => errors, missing_glyphs => missing },
         status,
     )
 }
