@@ -210,31 +210,43 @@ fn ingest_report_matches_the_corpus_ground_truth() {
 #[test]
 fn a_killed_run_resumes_without_duplicates_or_gaps() {
     for engine in engines() {
-        let env = Env::new(engine);
-        let tree = env.path("tree");
-        gen_corpus(&tree, "40M", 11);
-        let root = tree.to_str().unwrap().to_string();
-        let mut child = env
-            .command(&["ingest", &root, "-q", "--threads", "1"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // Kill it once part of the catalog is committed.
-        let start = Instant::now();
-        loop {
-            std::thread::sleep(Duration::from_millis(100));
-            if let Ok(Some(_)) = child.try_wait() {
-                break;
+        // Kill the run once part of the catalog is committed. A fast machine may finish a
+        // small tree before the first look: then try again with a larger one.
+        let mut caught = None;
+        for size in ["40M", "120M", "400M"] {
+            let env = Env::new(engine);
+            let tree = env.path("tree");
+            gen_corpus(&tree, size, 11);
+            let root = tree.to_str().unwrap().to_string();
+            let mut child = env
+                .command(&["ingest", &root, "-q", "--threads", "1"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let start = Instant::now();
+            let mut finished_alone = false;
+            loop {
+                std::thread::sleep(Duration::from_millis(100));
+                if let Ok(Some(_)) = child.try_wait() {
+                    finished_alone = true;
+                    break;
+                }
+                let done =
+                    std::panic::catch_unwind(|| env.scalar("SELECT COUNT(*) FROM ingest_files"))
+                        .unwrap_or(0);
+                if done > 0 || start.elapsed() > Duration::from_secs(120) {
+                    break;
+                }
             }
-            let done = std::panic::catch_unwind(|| env.scalar("SELECT COUNT(*) FROM ingest_files"))
-                .unwrap_or(0);
-            if done > 0 || start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            if !finished_alone {
+                caught = Some((env, root));
                 break;
             }
         }
-        let _ = child.kill();
-        let _ = child.wait();
+        let (env, root) = caught.expect("the run was never caught before it finished");
         let partial = env.scalar("SELECT COUNT(*) FROM ingest_files");
 
         let o = env.ok(&["ingest", "--resume", "--json", "-q"]);
