@@ -284,6 +284,31 @@ fn verify_says_valid_then_names_the_revocation_and_the_demo_shows_both() {
             let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
             assert_eq!(v["ok"], false);
         }
+        // Rotating the TEO's key keeps what the old key signed verifiable.
+        let teo = env.text(&format!(
+            "SELECT CAST(teo_id AS TEXT) FROM issued_certificates WHERE number = '{number}'"
+        ));
+        let o = env.ok(&["keys", "rotate", "--teo", &teo]);
+        assert!(
+            o.stdout.contains("#key-2")
+                && o.stdout.contains("current")
+                && o.stdout.contains("retired"),
+            "[{engine:?}] keys rotate:\n{o}"
+        );
+        let other = env.text(&format!(
+            "SELECT MAX(number) FROM issued_certificates WHERE state = 'active' AND key_id = 'key-1' AND number <> '{number}'"
+        ));
+        let old_json = env.text(&format!(
+            "SELECT credential_json FROM issued_certificates WHERE number = '{other}'"
+        ));
+        let of = env.write("old-key.json", &old_json);
+        let o = env.run(&["verify", of.to_str().unwrap()]);
+        assert_eq!(
+            o.code,
+            Some(0),
+            "[{engine:?}] signed by the retired key:\n{o}"
+        );
+
         // Revocation is final.
         let o = env.run(&["revoke", &number, "--reinstate", "--reason", "误操作"]);
         assert!(

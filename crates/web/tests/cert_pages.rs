@@ -123,6 +123,26 @@ async fn teo_issues_and_revokes_through_the_pages_and_the_public_verifies() {
         page[i..i + 15].to_string()
     };
 
+    // All certificates of the job as PDFs in one zip, one file per number.
+    let zip = c
+        .get(app.url(&format!("{job_url}/certificates.zip")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zip.status(), 200);
+    let bytes = zip.bytes().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    assert_eq!(archive.len(), 2);
+    let mut names: Vec<String> = archive
+        .file_names()
+        .map(|n| n.unwrap().to_string())
+        .collect();
+    names.sort();
+    assert!(names.contains(&format!("{number}.pdf")), "{names:?}");
+    let mut first = Vec::new();
+    std::io::Read::read_to_end(&mut archive.by_index(0).unwrap(), &mut first).unwrap();
+    assert!(first.starts_with(b"%PDF"));
+
     // Public: query by number + name, the stable page, and the paste check.
     let anon = app.browser();
     let form_page = anon
