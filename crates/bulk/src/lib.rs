@@ -11,6 +11,7 @@
 mod csv_in;
 mod export;
 mod import;
+mod plain;
 mod sheet;
 mod table;
 mod xlsx_in;
@@ -27,6 +28,7 @@ pub use export::{
     CertificateExport, ExportData, MAX_EXPORT_ROWS, OrganizationExport, PersonExport,
     StandardExport, export_xlsx, template_csv, template_xlsx,
 };
+pub use plain::{PlainRow, read_plain};
 pub use sheet::Sheet;
 pub use xlsx_in::read_xlsx;
 

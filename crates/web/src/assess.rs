@@ -5,7 +5,7 @@
 
 use crate::AppState;
 use crate::auth::Ctx;
-use crate::error::AppError;
+use crate::error::{AppError, invalid};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -45,10 +45,6 @@ impl FormCache {
             .insert(id, f.clone());
         Ok(f)
     }
-}
-
-fn invalid(field: &str, code: &str, en: impl Into<String>, zh: impl Into<String>) -> AppError {
-    AppError::Invalid(vec![FieldError::new(field, code, en, zh)])
 }
 
 // ---------------------------------------------------------------------------------------

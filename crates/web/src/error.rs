@@ -20,6 +20,26 @@ pub enum AppError {
     Internal(String),
 }
 
+/// A refused input, beside its field.
+pub(crate) fn invalid(
+    field: &str,
+    code: &str,
+    en: impl Into<String>,
+    zh: impl Into<String>,
+) -> AppError {
+    AppError::Invalid(vec![FieldError::new(field, code, en, zh)])
+}
+
+/// A request that clashes with the current state, beside its field.
+pub(crate) fn conflict(
+    field: &str,
+    code: &str,
+    en: impl Into<String>,
+    zh: impl Into<String>,
+) -> AppError {
+    AppError::Conflict(FieldError::new(field, code, en, zh))
+}
+
 impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {

@@ -7,7 +7,7 @@
 
 use crate::AppState;
 use crate::auth::Ctx;
-use crate::error::AppError;
+use crate::error::{AppError, conflict, invalid};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -20,7 +20,6 @@ use xcert_credential::number::CertificateNumber;
 use xcert_credential::status::{MIN_LIST_SIZE, StatusList, slot_to_index, status_list_credential};
 use xcert_credential::verify::{KeyResolver, StatusSource, VerificationReport};
 use xcert_credential::{did, jwt, keys, proof, verify};
-use xcert_domain::FieldError;
 use xcert_domain::access::{Action, Principal, Role, authorize};
 use xcert_domain::framework::Level;
 use xcert_store::{
@@ -34,25 +33,8 @@ type R<T> = Result<T, AppError>;
 /// commits, small enough that a resumed job redoes little.
 pub const CHUNK: i64 = 2000;
 
-fn invalid(field: &str, code: &str, en: impl Into<String>, zh: impl Into<String>) -> AppError {
-    AppError::Invalid(vec![FieldError::new(field, code, en, zh)])
-}
-
-fn conflict(field: &str, code: &str, en: impl Into<String>, zh: impl Into<String>) -> AppError {
-    AppError::Conflict(FieldError::new(field, code, en, zh))
-}
-
 fn internal(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(e.to_string())
-}
-
-/// The digit a level has in certificate numbers.
-pub fn level_digit(l: Level) -> u8 {
-    match l {
-        Level::Junior => 1,
-        Level::Intermediate => 2,
-        Level::Senior => 3,
-    }
 }
 
 /// The lookup hash of an identity number: keyed by the instance's master key, so the
@@ -286,58 +268,21 @@ fn header_index(headers: &[String], names: &[&str]) -> Option<usize> {
 /// One usable row of an uploaded pass list: (row number, name, ID number, college).
 pub type PassListRow = (usize, String, String, Option<String>);
 
-/// Read an uploaded pass list (.xlsx first sheet, or .csv): name, full ID number, college.
+/// Read an uploaded pass list (.xlsx first sheet, or .csv in any encoding Excel writes):
+/// name, full ID number, college.
 pub fn read_pass_list(file_name: &str, bytes: &[u8]) -> R<(Vec<PassListRow>, Vec<PassListError>)> {
-    let table: Vec<Vec<String>> = if file_name.to_lowercase().ends_with(".csv") {
-        let mut r = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(bytes);
-        r.records()
-            .map(|rec| rec.map(|x| x.iter().map(|c| c.trim().to_string()).collect()))
-            .collect::<Result<_, _>>()
-            .map_err(|e| {
-                invalid(
-                    "file",
-                    "bad_csv",
-                    format!("{file_name}: {e}"),
-                    format!("{file_name}：CSV 无法读取：{e}"),
-                )
-            })?
-    } else {
-        use calamine::{Reader, Xlsx, open_workbook_from_rs};
-        let mut wb: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).map_err(|e| {
-            invalid(
-                "file",
-                "bad_workbook",
-                format!("{file_name} is not an .xlsx workbook: {e}"),
-                format!("{file_name} 不是有效的 .xlsx 工作簿：{e}"),
-            )
-        })?;
-        let first = wb.sheet_names().first().cloned().ok_or_else(|| {
-            invalid(
-                "file",
-                "empty",
-                format!("{file_name} has no sheet"),
-                format!("{file_name} 没有工作表"),
-            )
-        })?;
-        let range = wb
-            .worksheet_range(&first)
-            .map_err(|e| invalid("file", "bad_workbook", e.to_string(), e.to_string()))?;
-        range
-            .rows()
-            .map(|r| {
-                r.iter()
-                    .map(|c| match c {
-                        calamine::Data::Float(f) if f.fract() == 0.0 => format!("{}", *f as i64),
-                        other => other.to_string().trim().to_string(),
-                    })
-                    .collect()
-            })
-            .collect()
-    };
-    let Some(headers) = table.first() else {
+    let table = xcert_bulk::read_plain(file_name, bytes).map_err(|e| {
+        invalid(
+            "file",
+            e.code(),
+            format!("{file_name}: {}", e.en()),
+            format!("{file_name}：{}", e.zh()),
+        )
+    })?;
+    let mut table = table
+        .into_iter()
+        .filter(|r| r.cells.iter().any(|c| !c.trim().is_empty()));
+    let Some(header) = table.next() else {
         return Err(invalid(
             "file",
             "empty",
@@ -345,6 +290,7 @@ pub fn read_pass_list(file_name: &str, bytes: &[u8]) -> R<(Vec<PassListRow>, Vec
             format!("{file_name} 是空文件"),
         ));
     };
+    let headers = &header.cells;
     let (Some(ni), Some(ii)) = (
         header_index(headers, &NAME_HEADERS),
         header_index(headers, &ID_HEADERS),
@@ -361,12 +307,9 @@ pub fn read_pass_list(file_name: &str, bytes: &[u8]) -> R<(Vec<PassListRow>, Vec
     let ci = header_index(headers, &COLLEGE_HEADERS);
     let mut rows = Vec::new();
     let mut errors = Vec::new();
-    for (n, r) in table.iter().enumerate().skip(1) {
-        let row = n + 1;
-        let get = |i: usize| r.get(i).map(|s| s.trim()).unwrap_or("");
-        if r.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
+    for r in table {
+        let row = r.row;
+        let get = |i: usize| r.cells.get(i).map(|s| s.trim()).unwrap_or("");
         let name = get(ni);
         if name.is_empty() {
             errors.push(PassListError {
@@ -736,7 +679,7 @@ pub async fn run_job(
     // each chunk looks up its candidates' earlier certificates.
     let lower_levels: Vec<&str> = Level::ALL
         .iter()
-        .filter(|l| level_digit(**l) < level_digit(cx.level))
+        .filter(|l| l.rank() < cx.level.rank())
         .map(|l| l.as_str())
         .collect();
     let may_upgrade = !lower_levels.is_empty()
@@ -795,7 +738,7 @@ fn sign_chunk(
 ) -> R<Vec<NewIssued>> {
     use rayon::prelude::*;
     let issued_at = parse_time(&cx.job.created_at);
-    let digit = level_digit(cx.level);
+    let digit = cx.level.rank();
     rows.par_iter()
         .map(|r| {
             let number = CertificateNumber::new(
@@ -814,8 +757,8 @@ fn sign_chunk(
             })?;
             let upgrades = lower.get(&r.id_hash).and_then(|v| {
                 v.iter()
-                    .filter(|(l, _)| Level::parse("level", l).is_ok_and(|l| level_digit(l) < digit))
-                    .max_by_key(|(l, _)| Level::parse("level", l).map(level_digit).unwrap_or(0))
+                    .filter(|(l, _)| Level::parse("level", l).is_ok_and(|l| l.rank() < digit))
+                    .max_by_key(|(l, _)| Level::parse("level", l).map(Level::rank).unwrap_or(0))
                     .map(|(_, n)| n.clone())
             });
             let claims = claims_for(
@@ -1102,8 +1045,7 @@ pub async fn correct(
     let (seq, list_id, slot) = tx.reserve_single(year, old.teo_id, &fresh).await?;
     let (lsize, lsecret) = tx.status_list_secret(list_id).await?;
     let index = slot_to_index(lsecret as u64, lsize as usize, slot as usize);
-    let number =
-        CertificateNumber::new(year as i32, level_digit(level), seq as u64).map_err(internal)?;
+    let number = CertificateNumber::new(year as i32, level.rank(), seq as u64).map_err(internal)?;
     let college_name = college_name
         .map(str::trim)
         .filter(|s| !s.is_empty())
