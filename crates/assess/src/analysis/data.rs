@@ -156,17 +156,8 @@ impl ScoreMatrix {
     }
 }
 
-/// How a multiple-response item earns points (same rules as [`crate::item::Scoring`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChoiceScoring {
-    /// Full points only for exactly the key.
-    #[default]
-    AllOrNothing,
-    /// Any wrong option scores 0; otherwise points × key options chosen / key options
-    /// (少选得分).
-    Partial,
-}
+/// How a multiple-response item earns points: the bank's own rule.
+pub use crate::item::Scoring as ChoiceScoring;
 
 /// A choice item's options and key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -13,7 +13,9 @@
 //! General feedback (`####…`) becomes the explanation; per-answer feedback (`#…`) is
 //! dropped with a warning.
 
-use crate::interchange::{ImportReport, MAX_ITEMS, Problem, field_words, media_refs};
+use crate::interchange::{
+    ImportReport, MAX_ITEMS, Problem, field_words, looks_html, media_refs, option_letter,
+};
 use crate::item::{
     Blank, Choice, Interaction, Item, ItemContent, ItemKind, ItemMeta, Scoring, is_outline_code,
 };
@@ -157,16 +159,6 @@ enum Format {
     Plain,
 }
 
-fn looks_html(s: &str) -> bool {
-    let l = s.to_ascii_lowercase();
-    [
-        "<p", "<br", "<b>", "<i>", "<img", "<strong", "<em", "<sub", "<sup", "<div", "<span",
-        "<table", "<ul", "<ol", "<u>",
-    ]
-    .iter()
-    .any(|t| l.contains(t))
-}
-
 fn rich(raw: &str, f: Format) -> String {
     let t = unescape(raw);
     let t = t.trim();
@@ -233,14 +225,6 @@ fn answers(inner: &str, offset: usize) -> Vec<Answer> {
 fn line_of(block: &str, start_line: usize, at: usize) -> usize {
     let b = block.as_bytes();
     start_line + b[..at.min(b.len())].iter().filter(|c| **c == b'\n').count()
-}
-
-fn letters(i: usize) -> String {
-    if i < 26 {
-        ((b'A' + i as u8) as char).to_string()
-    } else {
-        format!("A{}", i + 1)
-    }
 }
 
 fn question(
@@ -468,7 +452,7 @@ fn question(
                 let tid = match targets.iter().find(|t| t.text == right) {
                     Some(t) => t.id.clone(),
                     None => {
-                        let id = letters(targets.len());
+                        let id = option_letter(targets.len());
                         targets.push(Choice::new(id.clone(), right));
                         id
                     }
@@ -519,7 +503,7 @@ fn question(
             let mut correct = Vec::new();
             let equals = ans.iter().filter(|a| a.right).count();
             for (k, a) in ans.iter().enumerate() {
-                let id = letters(k);
+                let id = option_letter(k);
                 choices.push(Choice::new(id.clone(), rich(&a.text, format)));
                 let w = a.weight.unwrap_or(if a.right { 100.0 } else { 0.0 });
                 if a.right || (equals == 0 && w > 0.0) {

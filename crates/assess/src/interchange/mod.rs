@@ -280,7 +280,27 @@ impl PathRefusal {
     }
 }
 
-fn percent_decode(s: &str) -> String {
+/// The id of the i-th option as banks write it: A, B, … Z, then A27, A28, …
+pub(crate) fn option_letter(i: usize) -> String {
+    if i < 26 {
+        ((b'A' + i as u8) as char).to_string()
+    } else {
+        format!("A{}", i + 1)
+    }
+}
+
+/// Whether imported text is HTML (GIFT and Moodle allow both plain text and HTML).
+pub(crate) fn looks_html(s: &str) -> bool {
+    let l = s.to_ascii_lowercase();
+    [
+        "<p", "<br", "<b>", "<i>", "<img", "<strong", "<em", "<sub", "<sup", "<div", "<span",
+        "<table", "<ul", "<ol", "<u>",
+    ]
+    .iter()
+    .any(|t| l.contains(t))
+}
+
+pub(crate) fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -14,7 +14,8 @@
 
 use crate::interchange::xml::{self, Element};
 use crate::interchange::{
-    ImportReport, MAX_ITEMS, MediaFile, Problem, field_words, image_mime, media_refs, normalize,
+    ImportReport, MAX_ITEMS, MediaFile, Problem, field_words, image_mime, looks_html, media_refs,
+    normalize, option_letter, percent_decode,
 };
 use crate::item::{
     Blank, Choice, Interaction, Item, ItemContent, ItemKind, ItemMeta, Scoring, is_outline_code,
@@ -60,16 +61,6 @@ fn text_of(e: &Element, child: &str) -> String {
         .unwrap_or_default()
         .trim()
         .to_string()
-}
-
-fn looks_html(s: &str) -> bool {
-    let l = s.to_ascii_lowercase();
-    [
-        "<p", "<br", "<b>", "<i>", "<img", "<strong", "<em", "<sub", "<sup", "<div", "<span",
-        "<table", "<ul", "<ol", "<u>",
-    ]
-    .iter()
-    .any(|t| l.contains(t))
 }
 
 struct Q<'a> {
@@ -198,7 +189,7 @@ impl Q<'_> {
                 .find(|c: char| c == '"' || c == '\'' || c == '<' || c == '>' || c.is_whitespace())
                 .unwrap_or(tail.len());
             let reference = &tail[..end];
-            let decoded = percent(reference.split(['?', '#']).next().unwrap_or(""));
+            let decoded = percent_decode(reference.split(['?', '#']).next().unwrap_or(""));
             match self.files.iter().find(|(full, _)| *full == decoded) {
                 Some((_, path)) => out.push_str(path),
                 None => {
@@ -216,36 +207,6 @@ impl Q<'_> {
         }
         out.push_str(rest);
         out
-    }
-}
-
-fn percent(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let (Some(h), Some(l)) = (
-                (b[i + 1] as char).to_digit(16),
-                (b[i + 2] as char).to_digit(16),
-            )
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
-}
-
-fn letters(i: usize) -> String {
-    if i < 26 {
-        ((b'A' + i as u8) as char).to_string()
-    } else {
-        format!("A{}", i + 1)
     }
 }
 
@@ -427,7 +388,7 @@ fn question(
             let mut choices = Vec::new();
             let mut correct = Vec::new();
             for (k, a) in answers.iter().enumerate() {
-                let id = letters(k);
+                let id = option_letter(k);
                 let text = c.rich(Some(a));
                 let f = fraction(a);
                 if single {
@@ -569,7 +530,7 @@ fn question(
                 let tid = match targets.iter().find(|t| t.text == right) {
                     Some(t) => t.id.clone(),
                     None => {
-                        let id = letters(targets.len());
+                        let id = option_letter(targets.len());
                         targets.push(Choice::new(id.clone(), right));
                         id
                     }
@@ -594,7 +555,7 @@ fn question(
         "ordering" => {
             let mut choices = Vec::new();
             for (k, a) in answers.iter().enumerate() {
-                choices.push(Choice::new(letters(k), c.rich(Some(a))));
+                choices.push(Choice::new(option_letter(k), c.rich(Some(a))));
             }
             let correct = choices.iter().map(|x| x.id.clone()).collect();
             (

@@ -798,7 +798,7 @@ fn plain_is(text: &str, words: &[&str]) -> bool {
     words.iter().any(|w| t.eq_ignore_ascii_case(w))
 }
 
-const TRUE_WORDS: &[&str] = &["对", "正确", "是", "√", "✓", "true", "t", "yes", "right"];
+pub(crate) const TRUE_WORDS: &[&str] = &["对", "正确", "是", "√", "✓", "true", "t", "yes", "right"];
 const FALSE_WORDS: &[&str] = &["错", "错误", "否", "×", "✗", "false", "f", "no", "wrong"];
 
 /// Two choices that read like true/false (对/错, 正确/错误, True/False).

@@ -17,8 +17,8 @@ use rust_xlsxwriter::{Color, Format, FormatAlign, Workbook, Worksheet, XlsxError
 use xcert_domain::FieldError;
 use xcert_domain::framework::Level;
 
-use crate::interchange::qti::looks_true_false;
-use crate::interchange::{ImportReport, MAX_ITEMS, Problem, media_refs};
+use crate::interchange::qti::{TRUE_WORDS, looks_true_false};
+use crate::interchange::{ImportReport, MAX_ITEMS, Problem, media_refs, option_letter};
 use crate::item::{
     Blank, Choice, Criterion, Descriptor, Interaction, Item, ItemContent, ItemKind, ItemMeta,
     ObservationScale, ReviewStatus, Scoring,
@@ -715,7 +715,7 @@ fn read_row(row: &mut Row, report: &mut ImportReport) {
             if v.trim().is_empty() {
                 let key = format!("option_{}", LETTERS[i].to_ascii_lowercase());
                 row.bad(
-                    Box::leak(key.into_boxed_str()),
+                    &key,
                     format!(
                         "option {} is empty while later options are given",
                         LETTERS[i]
@@ -733,11 +733,7 @@ fn read_row(row: &mut Row, report: &mut ImportReport) {
             all.split('|').collect()
         };
         for (i, p) in parts.iter().filter(|p| !p.trim().is_empty()).enumerate() {
-            let id = if i < 26 {
-                ((b'A' + i as u8) as char).to_string()
-            } else {
-                format!("A{}", i + 1)
-            };
+            let id = option_letter(i);
             options.push(Choice::new(id, rich(strip_letter_prefix(p))));
         }
     }
@@ -792,13 +788,11 @@ fn read_row(row: &mut Row, report: &mut ImportReport) {
             let correct = match want {
                 Some(w) => {
                     let first_true = looks_true_false(&options)
-                        && ["对", "正确", "是", "√", "✓", "true", "t", "yes", "right"]
-                            .iter()
-                            .any(|t| {
-                                markup::plain_text(&options[0].text)
-                                    .trim()
-                                    .eq_ignore_ascii_case(t)
-                            });
+                        && TRUE_WORDS.iter().any(|t| {
+                            markup::plain_text(&options[0].text)
+                                .trim()
+                                .eq_ignore_ascii_case(t)
+                        });
                     let idx = if w == first_true || !looks_true_false(&options) && w {
                         0
                     } else {
@@ -1242,13 +1236,7 @@ fn item_cells(item: &Item, review: Option<ReviewStatus>) -> Vec<String> {
     set("ident", m.ident.clone());
     set("kind", c.kind.zh().to_string());
     set("stem", cell_of(&c.stem));
-    let letter = |i: usize| -> String {
-        if i < 26 {
-            ((b'A' + i as u8) as char).to_string()
-        } else {
-            format!("A{}", i + 1)
-        }
-    };
+    let letter = option_letter;
     let put_options = |set: &mut dyn FnMut(&str, String), choices: &[Choice]| {
         if choices.len() <= 8 {
             for (i, ch) in choices.iter().enumerate() {
