@@ -138,14 +138,16 @@ impl SessionRow {
 
     /// Whether a candidate may start now (window open, session not closed).
     pub fn open_at(&self, at: &str) -> bool {
-        self.status == SessionStatus::Scheduled
-            && self.opens_at.as_str() <= at
-            && at < self.closes_at.as_str()
+        open_window(self.status, &self.opens_at, &self.closes_at, at)
     }
 
     pub fn is_examiner(&self, user_id: i64) -> bool {
         self.examiners.iter().any(|(id, _, _)| *id == user_id)
     }
+}
+
+fn open_window(status: SessionStatus, opens_at: &str, closes_at: &str, at: &str) -> bool {
+    status == SessionStatus::Scheduled && opens_at <= at && at < closes_at
 }
 
 /// What a candidate's page needs of a session, in one cheap query (no counts, no lists):
@@ -168,9 +170,7 @@ pub struct SessionBrief {
 impl SessionBrief {
     /// Whether a candidate may start now (window open, session not closed).
     pub fn open_at(&self, at: &str) -> bool {
-        self.status == SessionStatus::Scheduled
-            && self.opens_at.as_str() <= at
-            && at < self.closes_at.as_str()
+        open_window(self.status, &self.opens_at, &self.closes_at, at)
     }
 }
 

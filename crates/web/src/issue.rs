@@ -503,16 +503,45 @@ pub async fn create_job(st: &AppState, ctx: &Ctx, list: PassList) -> R<IssuanceJ
 }
 
 /// What a job's certificates share: computed once per run.
+/// What every credential of one certificate level says alike.
+struct Achievement {
+    issuer: Issuer,
+    certificate_code: String,
+    level: Level,
+    name: String,
+    description: String,
+    criteria: String,
+    base: String,
+}
+
+async fn achievement(
+    st: &AppState,
+    cert: &CertificateRow,
+    level: Level,
+    actor: &str,
+) -> R<Achievement> {
+    Ok(Achievement {
+        issuer: issuer(st, cert.teo_id, actor).await?,
+        certificate_code: cert.code.clone(),
+        name: format!("{}（{}）", cert.name_zh, level.zh()),
+        description: format!(
+            "{}职业技能等级证书（{}），由{}颁发。",
+            cert.name_zh,
+            level.zh(),
+            cert.teo_name
+        ),
+        criteria: criteria_narrative(st, cert, level).await,
+        level,
+        base: st.config.base_url.trim_end_matches('/').to_string(),
+    })
+}
+
+/// A job with what its certificates share.
 struct JobContext {
     job: IssuanceJobRow,
-    issuer: Issuer,
-    level: Level,
-    achievement_name: String,
-    achievement_description: String,
-    criteria: String,
+    a: Achievement,
     list_size: usize,
     list_secret: u64,
-    base: String,
 }
 
 /// The skill standard's requirements at this level, as the credential's criteria.
@@ -573,7 +602,7 @@ fn status_url(base: &str, list_id: i64, purpose: &str) -> String {
 /// Everything a certificate's credential says, for one holder.
 #[allow(clippy::too_many_arguments)]
 fn claims_for(
-    cx: &JobContext,
+    cx: &Achievement,
     number: &CertificateNumber,
     holder_name: &str,
     identity: (String, String),
@@ -597,11 +626,11 @@ fn claims_for(
         achievement_id: format!(
             "{}/certificates/{}#{}",
             cx.base,
-            cx.job.certificate_code,
+            cx.certificate_code,
             cx.level.as_str()
         ),
-        achievement_name: cx.achievement_name.clone(),
-        achievement_description: cx.achievement_description.clone(),
+        achievement_name: cx.name.clone(),
+        achievement_description: cx.description.clone(),
         criteria_narrative: cx.criteria.clone(),
         level_name: cx.level.zh().to_string(),
         college_name,
@@ -633,25 +662,13 @@ fn sign_both(issuer: &Issuer, c: &CertificateClaims) -> R<(String, String)> {
 }
 
 async fn job_context(st: &AppState, job: IssuanceJobRow) -> R<JobContext> {
-    let issuer = issuer(st, job.teo_id, &job.created_by).await?;
     let cert = st.store.certificate_by_code(&job.certificate_code).await?;
     let level = Level::parse("level", &job.level).map_err(|e| AppError::Invalid(vec![e]))?;
-    let criteria = criteria_narrative(st, &cert, level).await;
     let list = st.store.status_list(job.status_list_id).await?;
     Ok(JobContext {
-        achievement_name: format!("{}（{}）", cert.name_zh, level.zh()),
-        achievement_description: format!(
-            "{}职业技能等级证书（{}），由{}颁发。",
-            cert.name_zh,
-            level.zh(),
-            cert.teo_name
-        ),
-        criteria,
-        level,
+        a: achievement(st, &cert, level, &job.created_by).await?,
         list_size: list.size as usize,
         list_secret: list.secret as u64,
-        base: st.config.base_url.trim_end_matches('/').to_string(),
-        issuer,
         job,
     })
 }
@@ -679,7 +696,7 @@ pub async fn run_job(
     // each chunk looks up its candidates' earlier certificates.
     let lower_levels: Vec<&str> = Level::ALL
         .iter()
-        .filter(|l| l.rank() < cx.level.rank())
+        .filter(|l| l.rank() < cx.a.level.rank())
         .map(|l| l.as_str())
         .collect();
     let may_upgrade = !lower_levels.is_empty()
@@ -738,7 +755,7 @@ fn sign_chunk(
 ) -> R<Vec<NewIssued>> {
     use rayon::prelude::*;
     let issued_at = parse_time(&cx.job.created_at);
-    let digit = cx.level.rank();
+    let digit = cx.a.level.rank();
     rows.par_iter()
         .map(|r| {
             let number = CertificateNumber::new(
@@ -762,7 +779,7 @@ fn sign_chunk(
                     .map(|(_, n)| n.clone())
             });
             let claims = claims_for(
-                cx,
+                &cx.a,
                 &number,
                 &r.holder_name,
                 identity_hash(id_number),
@@ -773,7 +790,7 @@ fn sign_chunk(
                 issued_at,
                 None,
             );
-            let (json, token) = sign_both(&cx.issuer, &claims)?;
+            let (json, token) = sign_both(&cx.a.issuer, &claims)?;
             Ok(NewIssued {
                 number: number.as_str().to_string(),
                 job_id: Some(cx.job.id),
@@ -792,7 +809,7 @@ fn sign_chunk(
                 status_index: index as i64,
                 replaces: None,
                 upgrades,
-                key_id: cx.issuer.key_id.clone(),
+                key_id: cx.a.issuer.key_id.clone(),
                 credential_json: json,
                 credential_jwt: token,
             })
@@ -1039,8 +1056,7 @@ pub async fn correct(
         StatusList::new(size).encode(),
     );
     let cert = st.store.certificate_by_code(&old.certificate_code).await?;
-    let issuer = issuer(st, old.teo_id, &p.username).await?;
-    let criteria = criteria_narrative(st, &cert, level).await;
+    let cx = achievement(st, &cert, level, &p.username).await?;
     let mut tx = st.store.begin_write(&p.username).await?;
     let (seq, list_id, slot) = tx.reserve_single(year, old.teo_id, &fresh).await?;
     let (lsize, lsecret) = tx.status_list_secret(list_id).await?;
@@ -1051,48 +1067,6 @@ pub async fn correct(
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .or(old.college_name.clone());
-    let cx = JobContext {
-        job: IssuanceJobRow {
-            id: 0,
-            teo_id: old.teo_id,
-            teo_name: old.teo_name.clone(),
-            certificate_id: old.certificate_id,
-            certificate_code: old.certificate_code.clone(),
-            certificate_name: old.certificate_name.clone(),
-            certificate_name_en: old.certificate_name_en.clone(),
-            level: old.level.clone(),
-            session_id: None,
-            session_key: old.session_key.clone(),
-            source: "correction".into(),
-            source_name: String::new(),
-            state: JobState::Done,
-            total: 1,
-            done: 1,
-            skipped: 0,
-            year,
-            number_base: seq,
-            status_list_id: list_id,
-            slot_base: slot,
-            issued_on: now.format("%Y-%m-%d").to_string(),
-            error: None,
-            created_by: p.username.clone(),
-            created_at: xcert_store::now(),
-            finished_at: None,
-        },
-        achievement_name: format!("{}（{}）", cert.name_zh, level.zh()),
-        achievement_description: format!(
-            "{}职业技能等级证书（{}），由{}颁发。",
-            cert.name_zh,
-            level.zh(),
-            cert.teo_name
-        ),
-        criteria,
-        level,
-        list_size: lsize as usize,
-        list_secret: lsecret as u64,
-        base: st.config.base_url.trim_end_matches('/').to_string(),
-        issuer,
-    };
     let claims = claims_for(
         &cx,
         &number,
@@ -1119,7 +1093,7 @@ pub async fn correct(
         id_hash: old.id_hash.clone(),
         id_masked: old.id_masked.clone(),
         session_key: format!("{}/correction:{}", old.session_key, number.as_str()),
-        issued_on: cx.job.issued_on.clone(),
+        issued_on: now.format("%Y-%m-%d").to_string(),
         status_list_id: list_id,
         status_index: index as i64,
         replaces: Some(old.number.clone()),
@@ -1552,13 +1526,7 @@ pub fn print_of(st: &AppState, r: &IssuedRow) -> xcert_print::CertificatePrint {
         certificate_name: r.certificate_name.clone(),
         certificate_name_en: r.certificate_name_en.clone(),
         level_name: level.map(|l| l.zh().to_string()).unwrap_or_default(),
-        level_name_en: level.map(|l| {
-            let s = l.as_str();
-            let mut c = s.chars();
-            c.next()
-                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-                .unwrap_or_default()
-        }),
+        level_name_en: level.map(|l| l.en().to_string()),
         teo_name: r.teo_name.clone(),
         college_name: r.college_name.clone(),
         issued_on: chrono::NaiveDate::parse_from_str(&r.issued_on, "%Y-%m-%d")

@@ -76,7 +76,7 @@ const EMMC_MIX: Mix = &[
     (ItemKind::ExtendedText, 1, 18.0),
 ];
 
-fn web<T>(r: Result<T, AppError>, what: &str) -> Result<T> {
+pub(super) fn web<T>(r: Result<T, AppError>, what: &str) -> Result<T> {
     r.map_err(|e| anyhow::anyhow!("demo {what}: {}", e.message("en")))
 }
 

@@ -6,11 +6,9 @@
 use anyhow::{Context, Result};
 use std::collections::HashMap;
 use xcert_store::{IssuedFilter, IssuedState, JobState};
-use xcert_web::{AppError, AppState, Ctx, issue};
+use xcert_web::{AppState, Ctx, issue};
 
-fn web<T>(r: Result<T, AppError>, what: &str) -> Result<T> {
-    r.map_err(|e| anyhow::anyhow!("demo {what}: {}", e.message("en")))
-}
+use super::assessment::web;
 
 /// Why the demo's revoked certificate was revoked (shown on its verification page).
 const REVOKE_REASON: &str = "考核记录复核发现实操评分录入错误，证书撤销（演示数据）";

@@ -4,7 +4,7 @@
 //! same reader, so an item typed into the page and one written in a workbook meet the
 //! same rules and the same messages.
 
-use super::{redirect, respond};
+use super::{Pairs, check_csrf, one, redirect, respond};
 use crate::AppState;
 use crate::assess as svc;
 use crate::auth::Ctx;
@@ -25,7 +25,6 @@ use xcert_domain::framework::Level;
 use xcert_store::ItemFilter;
 
 type R<T> = Result<T, AppError>;
-type Pairs = Vec<(String, String)>;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -87,17 +86,6 @@ pub(crate) fn templates(env: &mut minijinja::Environment<'static>) {
         "bank_blueprint.html",
         "bank_assembly.html",
     );
-}
-
-fn one<'a>(f: &'a Pairs, k: &str) -> &'a str {
-    f.iter()
-        .find(|(key, _)| key == k)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
-}
-
-fn check_csrf(ctx: &Ctx, f: &Pairs) -> R<()> {
-    ctx.check_csrf(one(f, "csrf"))
 }
 
 fn label_kind(lang: &str, k: ItemKind) -> &'static str {

@@ -4,7 +4,7 @@
 //! and auto-submit to the theory exam (through the JSON API, the same services), and
 //! touch conveniences to the examiner's tablet page.
 
-use super::{redirect, respond};
+use super::{Pairs, check_csrf, one, redirect, respond};
 use crate::AppState;
 use crate::assess::{self as svc, Answers, AttemptView};
 use crate::auth::Ctx;
@@ -136,16 +136,6 @@ fn clock(ms: i64) -> String {
     }
 }
 
-/// A posted form with repeated fields (checkboxes) kept.
-type Pairs = Vec<(String, String)>;
-
-fn one<'a>(f: &'a Pairs, k: &str) -> &'a str {
-    f.iter()
-        .find(|(n, _)| n == k)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
-}
-
 fn all<'a>(f: &'a Pairs, k: &str) -> Vec<&'a str> {
     f.iter()
         .filter(|(n, _)| n == k)
@@ -158,10 +148,6 @@ fn ids(f: &Pairs, k: &str) -> Vec<i64> {
         .into_iter()
         .filter_map(|v| v.trim().parse().ok())
         .collect()
-}
-
-fn check_csrf(ctx: &Ctx, f: &Pairs) -> R<()> {
-    ctx.check_csrf(one(f, "csrf"))
 }
 
 fn fe(field: &str, code: &str, en: impl Into<String>, zh: impl Into<String>) -> FieldError {

@@ -70,6 +70,21 @@ async fn media(
     }
 }
 
+/// A posted form with repeated fields (checkboxes) kept.
+pub(crate) type Pairs = Vec<(String, String)>;
+
+/// The first value of a form field ("" when absent).
+pub(crate) fn one<'a>(f: &'a Pairs, k: &str) -> &'a str {
+    f.iter()
+        .find(|(n, _)| n == k)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+pub(crate) fn check_csrf(ctx: &Ctx, f: &Pairs) -> Result<(), AppError> {
+    ctx.check_csrf(one(f, "csrf"))
+}
+
 pub(crate) fn redirect(to: &str) -> Response {
     axum::response::Redirect::to(to).into_response()
 }
