@@ -212,6 +212,20 @@ async fn bank_view(st: &AppState, ctx: &Ctx, code: &str, f: &ItemFilter) -> R<Va
 
 /// The bank page again (422) with errors shown under one of its forms (`slot`:
 /// `import_errors`, `form_errors`, `analysis_errors`, `rule_errors`).
+/// A refusal shown on the bank page beside the form it came from (`key` names it).
+async fn on_bank_page(
+    st: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    key: &'static str,
+    r: R<Response>,
+) -> R<Response> {
+    match r {
+        Err(AppError::Invalid(errors)) => bank_with_errors(st, ctx, code, key, errors).await,
+        other => other,
+    }
+}
+
 async fn bank_with_errors(
     st: &AppState,
     ctx: &Ctx,
@@ -653,12 +667,7 @@ async fn import_upload(
         Ok(redirect(&format!("/admin/bank/{code}/imports/{}", row.id)))
     }
     .await;
-    let r = match r {
-        Err(AppError::Invalid(errors)) => {
-            bank_with_errors(&st, &ctx, &code, "import_errors", errors).await
-        }
-        other => other,
-    };
+    let r = on_bank_page(&st, &ctx, &code, "import_errors", r).await;
     respond(&st, &ctx, r)
 }
 
@@ -783,16 +792,8 @@ async fn form_create(
         } else {
             Err(AppError::Invalid(errors))
         };
-        match result {
-            Ok(rows) => Ok(redirect(&format!(
-                "/admin/bank/{code}/forms/{}",
-                rows[0].id
-            ))),
-            Err(AppError::Invalid(errors)) => {
-                bank_with_errors(&st, &ctx, &code, "form_errors", errors).await
-            }
-            Err(e) => Err(e),
-        }
+        let done = result.map(|rows| redirect(&format!("/admin/bank/{code}/forms/{}", rows[0].id)));
+        on_bank_page(&st, &ctx, &code, "form_errors", done).await
     }
     .await;
     respond(&st, &ctx, r)
@@ -863,13 +864,10 @@ async fn analysis_run(
             "2pl" => xcert_assess::analysis::report::IrtRequest::TwoPl,
             _ => xcert_assess::analysis::report::IrtRequest::Auto,
         };
-        match svc::analyze(&st, &ctx, &code, level, session_id, irt).await {
-            Ok(id) => Ok(redirect(&format!("/admin/bank/{code}/analyses/{id}"))),
-            Err(AppError::Invalid(errors)) => {
-                bank_with_errors(&st, &ctx, &code, "analysis_errors", errors).await
-            }
-            Err(e) => Err(e),
-        }
+        let done = svc::analyze(&st, &ctx, &code, level, session_id, irt)
+            .await
+            .map(|id| redirect(&format!("/admin/bank/{code}/analyses/{id}")));
+        on_bank_page(&st, &ctx, &code, "analysis_errors", done).await
     }
     .await;
     respond(&st, &ctx, r)
@@ -1444,13 +1442,8 @@ async fn rule_save(
         } else {
             Err(AppError::Invalid(errs))
         };
-        match result {
-            Ok(()) => Ok(redirect(&format!("/admin/bank/{code}#rules"))),
-            Err(AppError::Invalid(errors)) => {
-                bank_with_errors(&st, &ctx, &code, "rule_errors", errors).await
-            }
-            Err(e) => Err(e),
-        }
+        let done = result.map(|()| redirect(&format!("/admin/bank/{code}#rules")));
+        on_bank_page(&st, &ctx, &code, "rule_errors", done).await
     }
     .await;
     respond(&st, &ctx, r)

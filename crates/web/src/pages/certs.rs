@@ -492,16 +492,7 @@ async fn credential_json(
     ctx: Ctx,
     Path(number): Path<String>,
 ) -> Response {
-    let r = async {
-        let row = svc::issued(&st, &ctx, &number).await?;
-        Ok(download(
-            row.credential_json.into_bytes(),
-            &format!("{}.json", row.number),
-            "application/vc+ld+json",
-        ))
-    }
-    .await;
-    respond(&st, &ctx, r)
+    credential_download(&st, &ctx, &number, false).await
 }
 
 async fn credential_jwt(
@@ -509,16 +500,29 @@ async fn credential_jwt(
     ctx: Ctx,
     Path(number): Path<String>,
 ) -> Response {
+    credential_download(&st, &ctx, &number, true).await
+}
+
+/// The signed credential as a file: JSON-LD with its proof, or the JWT.
+async fn credential_download(st: &AppState, ctx: &Ctx, number: &str, jwt: bool) -> Response {
     let r = async {
-        let row = svc::issued(&st, &ctx, &number).await?;
-        Ok(download(
-            row.credential_jwt.into_bytes(),
-            &format!("{}.jwt", row.number),
-            "application/vc+jwt",
-        ))
+        let row = svc::issued(st, ctx, number).await?;
+        Ok(if jwt {
+            download(
+                row.credential_jwt.into_bytes(),
+                &format!("{}.jwt", row.number),
+                "application/vc+jwt",
+            )
+        } else {
+            download(
+                row.credential_json.into_bytes(),
+                &format!("{}.json", row.number),
+                "application/vc+ld+json",
+            )
+        })
     }
     .await;
-    respond(&st, &ctx, r)
+    respond(st, ctx, r)
 }
 
 async fn mine(State(st): State<AppState>, ctx: Ctx) -> Response {
