@@ -203,6 +203,17 @@ pub enum Action<'a> {
         teo_id: i64,
         college_id: Option<i64>,
     },
+    /// Run declaration batches (申报批次): open and advance them, formal check, draw
+    /// experts, send modification opinions, verify, deliberate, publish; keep the expert pool.
+    ManageBatches,
+    /// Prepare and submit a TEO's application (申报): proposals, annexes, units, tasks.
+    Declare { teo_id: i64 },
+    /// See an application: its TEO, and the people given a task in it (`has_task`).
+    ViewApplication { teo_id: i64, has_task: bool },
+    /// Hand in one's own task of a task breakdown (`assignee`: the task is the principal's).
+    WorkOnTask { assignee: bool },
+    /// Score a proposal as one of the experts drawn for it (`assigned`).
+    ReviewProposal { assigned: bool },
 }
 
 /// Why an action was refused, in both languages.
@@ -369,6 +380,26 @@ pub fn authorize(who: Option<&Principal>, action: &Action<'_>) -> Result<(), Den
             college_id.is_some_and(own_org),
             "college staff see their own students' certificates only",
             "院校人员只能查看本校学生的证书",
+        ),
+        (TeoStaff, Declare { teo_id }) => allow_if(
+            own_org(*teo_id),
+            "TEO staff prepare their own TEO's application only",
+            "培训评价组织人员只能填报本组织的申报",
+        ),
+        (_, ViewApplication { teo_id, has_task }) => allow_if(
+            *has_task || (p.role == TeoStaff && own_org(*teo_id)),
+            "only the applying TEO and the people given a task in it see an application",
+            "只有申报组织和承担任务的人员可以查看申报",
+        ),
+        (_, WorkOnTask { assignee }) => allow_if(
+            *assignee,
+            "only the person a task is assigned to hands it in",
+            "只有任务的承担人可以提交该任务",
+        ),
+        (ExpertReviewer, ReviewProposal { assigned }) => allow_if(
+            *assigned,
+            "only the experts drawn for a proposal score it",
+            "只有被抽取的评审专家可以为该申报评分",
         ),
         (Candidate, OwnAttempt { person_id }) => allow_if(
             p.person_id == Some(*person_id),

@@ -5,6 +5,7 @@
 //! this crate; it depends on none of them.
 
 pub mod access;
+pub mod annex;
 pub mod audit;
 pub mod case;
 pub mod certificate;

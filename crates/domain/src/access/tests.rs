@@ -91,9 +91,14 @@ fn variant(a: &Action<'_>) -> &'static str {
         Action::OwnAttempt { .. } => "OwnAttempt",
         Action::IssueCertificates { .. } => "IssueCertificates",
         Action::ViewIssued { .. } => "ViewIssued",
+        Action::ManageBatches => "ManageBatches",
+        Action::Declare { .. } => "Declare",
+        Action::ViewApplication { .. } => "ViewApplication",
+        Action::WorkOnTask { .. } => "WorkOnTask",
+        Action::ReviewProposal { .. } => "ReviewProposal",
     }
 }
-const VARIANTS: usize = 22;
+const VARIANTS: usize = 27;
 
 /// Column order of the expectation strings.
 const COLUMNS: [Option<Role>; 8] = [
@@ -173,6 +178,16 @@ fn matrix() -> Vec<(&'static str, &'static str, Action<'static>)> {
         ("-- YY -- Y- -- -- -- --", "issue certificates", IssueCertificates { teo_id: TEO }),
         ("-- YY -- Y- Y- -- -- --", "view issued certificates", ViewIssued { teo_id: TEO, college_id: Some(COLLEGE) }),
         ("-- YY -- Y- -- -- -- --", "view issued without college", ViewIssued { teo_id: TEO, college_id: None }),
+        // Declaration: the ministry runs batches; a TEO prepares its own application, whose
+        // tasks its units' people hand in; experts score what they were drawn for.
+        ("-- YY -- -- -- -- -- --", "manage batches", ManageBatches),
+        ("-- YY -- Y- -- -- -- --", "declare", Declare { teo_id: TEO }),
+        ("-- YY -- Y- -- -- -- --", "view application", ViewApplication { teo_id: TEO, has_task: false }),
+        ("-- YY YY YY YY YY YY YY", "view application with a task", ViewApplication { teo_id: TEO, has_task: true }),
+        ("-- YY YY YY YY YY YY YY", "hand in own task", WorkOnTask { assignee: true }),
+        ("-- YY -- -- -- -- -- --", "hand in another's task", WorkOnTask { assignee: false }),
+        ("-- YY -- -- -- -- YY --", "score an assigned proposal", ReviewProposal { assigned: true }),
+        ("-- YY -- -- -- -- -- --", "score an unassigned proposal", ReviewProposal { assigned: false }),
     ]
 }
 
