@@ -18,6 +18,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "credentials",
         include_str!("../migrations/0004_credentials.sql"),
     ),
+    (
+        5,
+        "declaration",
+        include_str!("../migrations/0005_declaration.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,8 @@ mod accounts;
 mod audit;
 mod certificates;
 mod db;
+mod declarations;
+pub mod declarations_history;
 mod error;
 mod exams;
 mod imports;
@@ -24,6 +26,11 @@ pub use accounts::{LoginOutcome, NewUser, SessionInfo, UserRow, hash_password, v
 pub use audit::{AuditFilter, AuditRow};
 pub use certificates::{CatalogueFilter, CertificateRow, Facets};
 pub use db::{Backend, Store, WriteTx, now, redact_url};
+pub use declarations::{
+    AnnexRow, ApplicationRow, AssignmentRow, BatchRow, ExpertRow, NewExpert, NewTask,
+    NewVerification, NotificationRow, ObjectionRow, OpinionRow, ProposalContentRow, ProposalRow,
+    ProposalSet, TaskRow, TeoProposalRow, UnitRow, VerificationRow, VersionRow,
+};
 pub use error::StoreError;
 pub use exams::{
     AnalysisRow, AttemptState, CandidateRow, NewSession, PracticalScoreRow, ResponseRow, ResultRow,
