@@ -291,10 +291,19 @@ const TEXT: &[(&str, &str, &str)] = &[
 
 mod bank;
 mod certs;
+mod declare;
 mod exams;
+mod review;
 
 /// Every table of interface text: the registry's, the question bank's, the exams'.
-const TABLES: &[&[(&str, &str, &str)]] = &[TEXT, bank::TEXT, exams::TEXT, certs::TEXT];
+const TABLES: &[&[(&str, &str, &str)]] = &[
+    TEXT,
+    bank::TEXT,
+    exams::TEXT,
+    certs::TEXT,
+    declare::TEXT,
+    review::TEXT,
+];
 
 pub fn t(lang: &str, key: &str) -> String {
     TABLES

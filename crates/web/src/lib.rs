@@ -5,6 +5,7 @@ pub mod api;
 pub mod assess;
 mod auth;
 mod charts;
+pub mod declare;
 mod error;
 mod i18n;
 pub mod ingest;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub(crate) public_cache: Arc<issue::PublicCache>,
     /// Public certificate queries per client: 20 at once, then 30 a minute.
     pub(crate) query_limit: Arc<issue::RateLimiter>,
+    /// Public objections per client: 5 at once, then 5 a minute.
+    pub(crate) objection_limit: Arc<issue::RateLimiter>,
 }
 
 impl AppState {
@@ -83,6 +86,7 @@ impl AppState {
             status_cache: Arc::new(Default::default()),
             public_cache: Arc::new(Default::default()),
             query_limit: Arc::new(issue::RateLimiter::new(20, 30)),
+            objection_limit: Arc::new(issue::RateLimiter::new(5, 5)),
         }
     }
 }

@@ -47,6 +47,8 @@ pub fn environment() -> Environment<'static> {
     crate::pages::bank::templates(&mut env);
     crate::pages::exams::templates(&mut env);
     crate::pages::certs::templates(&mut env);
+    crate::pages::declare::templates(&mut env);
+    crate::pages::review::templates(&mut env);
     env.add_function("t", |state: &State, key: &str| -> String {
         let lang = state
             .lookup("lang")

@@ -769,6 +769,7 @@ async fn openapi_lists_every_route_and_each_answers() {
             .replace("{candidate_id}", "1")
             .replace("{task}", "0")
             .replace("{position}", "0")
+            .replace("{annex}", "1")
             .replace("{level}", "junior")
             .replace("{number}", "202610000000019")
             .replace("{code}", "NOPE-1");

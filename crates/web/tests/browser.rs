@@ -1575,3 +1575,384 @@ async fn value_text(c: &Client, css: &str) -> String {
         .await
         .unwrap()
 }
+
+// ---------------------------------------------------------------------------------------
+// Declaration and review: one application from the batch's opening to the published list.
+
+/// Set an input's value by script (date inputs take keys in the browser's locale order).
+async fn js_value(c: &Client, id: &str, value: &str) {
+    c.wait()
+        .for_element(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"));
+    c.execute(
+        "document.getElementById(arguments[0]).value = arguments[1];",
+        vec![id.into(), value.into()],
+    )
+    .await
+    .unwrap();
+}
+
+/// Choose a file for a file input: a file named `name` holding `text`, in `dir`.
+async fn attach(c: &Client, dir: &std::path::Path, id: &str, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    c.wait()
+        .for_element(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"))
+        .send_keys(&path.display().to_string())
+        .await
+        .unwrap();
+}
+
+fn beijing_day(offset: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::hours(8) + chrono::Duration::days(offset))
+        .date_naive()
+        .to_string()
+}
+
+#[tokio::test]
+async fn declare_review_and_publish_one_application_in_the_browser() {
+    let Some((_driver, c, _profile)) = start_browser().await else {
+        return;
+    };
+    let app = spawn_app(Engine::Sqlite).await;
+    let run =
+        futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(declaration(&c, &app))).await;
+    if let Err(panic) = run {
+        shot(&c, "declaration-failure").await;
+        let _ = c.close().await;
+        std::panic::resume_unwind(panic);
+    }
+    c.close().await.unwrap();
+}
+
+async fn declaration(c: &Client, app: &common::TestApp) {
+    let base = app.base.clone();
+    let files = tempfile::tempdir().unwrap();
+    app.declarable_certificate("teo_a", "BRW-1", "继电保护检修")
+        .await;
+    // Three experts in the pool; the first works for the applicant and must not be drawn.
+    let mut tx = app.store.begin_write("seed").await.unwrap();
+    for n in 1..=4 {
+        tx.user_create(&xcert_store::NewUser {
+            username: format!("exp{n}"),
+            display_name: format!("专家{n}"),
+            password: PASSWORD.into(),
+            role: "expert_reviewer".into(),
+            org_id: None,
+            person_id: None,
+        })
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let admin = app.token("admin").await;
+    for (n, org) in [
+        (1, "国家电网有限公司"),
+        (2, "南京电力学院"),
+        (3, "某职业技术学院"),
+        (4, "某电力设计院"),
+    ] {
+        api_ok(app, reqwest::Method::POST, "/experts", &admin, serde_json::json!({
+            "username": format!("exp{n}"), "name": format!("专家{n}"), "org": org, "fields": "能源动力与材料"})).await;
+    }
+
+    // The ministry opens the batch.
+    sign_in(c, &base, "admin").await;
+    c.goto(&format!("{base}/declare/batches/new"))
+        .await
+        .unwrap();
+    set_value(c, "#f-number", "6").await;
+    set_value(c, "#f-title_zh", "第六批职业教育培训评价组织").await;
+    set_value(c, "#f-notice", "现组织第六批申报，请按要求准备七个附件。").await;
+    js_value(c, "f-apply_from", &beijing_day(-1)).await;
+    js_value(c, "f-apply_until", &beijing_day(10)).await;
+    js_value(c, "f-review_until", &beijing_day(30)).await;
+    set_value(c, "#f-experts_per_proposal", "3").await;
+    click_for_new_page(c, "#save-batch").await;
+    let title = value_text(c, "#batch-title").await;
+    assert!(title.contains("第六批"), "{title}");
+    let batch_url = c.current_url().await.unwrap().to_string();
+    let batch: i64 = batch_url
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    click_for_new_page(c, "#advance-batch").await;
+    wait_text(c, "#batch-title", |t| t.contains("申报中")).await;
+    sign_out(c).await;
+
+    // The TEO applies, proposes its certificate and breaks the work down.
+    sign_in(c, &base, "teo_a").await;
+    c.goto(&format!("{base}/declare/batches/{batch}"))
+        .await
+        .unwrap();
+    set_value(c, "#f-credit_code", "91350100M000100Y43").await;
+    set_value(c, "#f-lead_unit", "国家电网有限公司人力资源部").await;
+    set_value(c, "#f-contact_name", "王青").await;
+    set_value(c, "#f-contact_phone", "010-66598000").await;
+    click_for_new_page(c, "#open-application").await;
+    value_text(c, "#application-title").await;
+    let application_url = c.current_url().await.unwrap().to_string();
+    set_value(
+        c,
+        "#f-summary",
+        "面向继电保护岗位群。\n覆盖初级、中级、高级。",
+    )
+    .await;
+    click_for_new_page(c, "#add-proposal").await;
+    let link = c
+        .find(Locator::Css("[id^='proposal-link-']"))
+        .await
+        .unwrap();
+    let pid = id_in_href(&link).await;
+    set_value(c, "#f-unit-name", "国网技术学院").await;
+    set_value(c, "#f-unit-org", "国网技术学院").await;
+    click_for_new_page(c, "#add-unit").await;
+    c.find(Locator::Css("#f-unit_id option:last-child"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    set_value(c, "#f-assignee", "college_sd").await;
+    js_value(c, "f-deadline", &beijing_day(5)).await;
+    set_value(c, "#f-title", "附件3 考核方案").await;
+    c.execute(
+        "document.getElementById('f-target').value = arguments[0];",
+        vec![format!("{pid}:3").into()],
+    )
+    .await
+    .unwrap();
+    click_for_new_page(c, "#add-task").await;
+    wait_text(c, "#task-table", |t| t.contains("college_sd")).await;
+    // Submitting now is refused, and the page says what is missing.
+    click_for_new_page(c, "#submit-application").await;
+    let refusal = value_text(c, "#submit-errors").await;
+    assert!(
+        refusal.contains("附件3") && refusal.contains("附件7"),
+        "{refusal}"
+    );
+    for n in [1, 2, 4, 5, 6, 7] {
+        attach(
+            c,
+            files.path(),
+            &format!("annex-{n}-file"),
+            &format!("附件{n}.txt"),
+            &format!("附件{n} 第一版"),
+        )
+        .await;
+        click_for_new_page(c, &format!("#annex-{n}-upload")).await;
+    }
+    sign_out(c).await;
+
+    // The college hands in its annex through its task list.
+    sign_in(c, &base, "college_sd").await;
+    c.goto(&format!("{base}/my/tasks")).await.unwrap();
+    let form = c
+        .find(Locator::Css("form[id^='done-form-']"))
+        .await
+        .unwrap();
+    let task = form
+        .attr("id")
+        .await
+        .unwrap()
+        .unwrap()
+        .trim_start_matches("done-form-")
+        .to_string();
+    attach(
+        c,
+        files.path(),
+        &format!("file-{task}"),
+        "附件3 考核方案.txt",
+        "考核方案：理论考试与实操考核。",
+    )
+    .await;
+    set_value(c, &format!("#note-{task}"), "已按模板编写").await;
+    click_for_new_page(c, &format!("#done-{task}")).await;
+    sign_out(c).await;
+
+    sign_in(c, &base, "teo_a").await;
+    c.goto(&application_url).await.unwrap();
+    wait_text(c, "#progress", |t| t.contains("100")).await;
+    click_for_new_page(c, "#submit-application").await;
+    value_text(c, "#submitted-notice").await;
+    sign_out(c).await;
+
+    // Formal check: a modification opinion goes back to the TEO.
+    sign_in(c, &base, "admin").await;
+    c.goto(&format!("{base}/declare/batches/{batch}"))
+        .await
+        .unwrap();
+    click_for_new_page(c, "#advance-batch").await;
+    c.goto(&format!("{base}/declare/batches/{batch}/review"))
+        .await
+        .unwrap();
+    set_value(c, &format!("#opinion-{pid}"), "请补充考核成本测算依据。").await;
+    js_value(c, &format!("deadline-{pid}"), &beijing_day(3)).await;
+    click_for_new_page(c, &format!("#return-{pid}")).await;
+    sign_out(c).await;
+
+    sign_in(c, &base, "teo_a").await;
+    c.goto(&format!("{base}/declare/proposals/{pid}"))
+        .await
+        .unwrap();
+    wait_text(c, "#open-opinion", |t| t.contains("成本")).await;
+    set_value(
+        c,
+        "#f-summary",
+        "面向继电保护岗位群。\n覆盖初级、中级、高级。\n补充了考核成本测算依据。",
+    )
+    .await;
+    click_for_new_page(c, "#save-proposal").await;
+    attach(
+        c,
+        files.path(),
+        "annex-5-file",
+        "附件5 考核成本核算方案（修订）.txt",
+        "成本：场地、设备、考评员、耗材。",
+    )
+    .await;
+    click_for_new_page(c, "#annex-5-upload").await;
+    click_for_new_page(c, "#resubmit").await;
+    let changes = value_text(c, "#changes").await;
+    assert!(changes.contains("补充了考核成本测算依据"), "{changes}");
+    assert!(
+        changes.contains("附件5") || changes.contains("5"),
+        "{changes}"
+    );
+    sign_out(c).await;
+
+    // Formal check passes; experts are drawn and score.
+    sign_in(c, &base, "admin").await;
+    c.goto(&format!("{base}/declare/batches/{batch}/review"))
+        .await
+        .unwrap();
+    set_value(c, &format!("#note-{pid}"), "材料齐全，按时提交。").await;
+    click_for_new_page(c, &format!("#formal-pass-{pid}")).await;
+    click_for_new_page(c, "#advance").await;
+    c.goto(&format!("{base}/declare/batches/{batch}/review"))
+        .await
+        .unwrap();
+    click_for_new_page(c, "#draw").await;
+    let drawn = wait_text(c, &format!("#assignments-{pid}"), |t| t.contains("专家")).await;
+    assert!(
+        !drawn.contains("专家1"),
+        "the applicant's own expert is never drawn: {drawn}"
+    );
+    sign_out(c).await;
+    for (n, share) in [(2, 0.9), (3, 0.8), (4, 0.85)] {
+        sign_in(c, &base, &format!("exp{n}")).await;
+        c.goto(&format!("{base}/review")).await.unwrap();
+        click_for_new_page(c, "a[href^='/review/']").await;
+        c.execute(
+            "for (const i of document.querySelectorAll('#rubric input[type=number]')) { i.value = Math.round(Number(i.max) * arguments[0] * 2) / 2; }",
+            vec![share.into()],
+        )
+        .await
+        .unwrap();
+        set_value(c, "#comment", "结构完整，题库覆盖技能要求。").await;
+        click_for_new_page(c, "#submit-scores").await;
+        value_text(c, "#category-totals").await;
+        sign_out(c).await;
+    }
+
+    // Publicity: the public sees the proposed list and files an objection.
+    sign_in(c, &base, "admin").await;
+    c.goto(&format!("{base}/declare/batches/{batch}/review"))
+        .await
+        .unwrap();
+    click_for_new_page(c, "#advance").await;
+    sign_out(c).await;
+    c.goto(&format!("{base}/declare/batches/{batch}/publicity"))
+        .await
+        .unwrap();
+    // Each row's objection form is folded away until asked for.
+    click(c, &format!("#object-{pid} > summary")).await;
+    set_value(c, &format!("#name-{pid}"), "李四").await;
+    set_value(c, &format!("#contact-{pid}"), "lisi@example.com").await;
+    set_value(c, &format!("#content-{pid}"), "样题与某教材雷同，请核查。").await;
+    click_for_new_page(c, &format!("#object-submit-{pid}")).await;
+    let body = value_text(c, "main").await;
+    assert!(body.contains("异议"), "{body}");
+    // The publicity period ends.
+    let mut tx = app.store.begin_write("clock").await.unwrap();
+    tx.batch_set_publicity_until(batch, "2000-01-01T00:00:00.000Z")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // The objection is handled, the organization verified, the certificate approved.
+    sign_in(c, &base, "admin").await;
+    c.goto(&format!("{base}/declare/batches/{batch}/review"))
+        .await
+        .unwrap();
+    let handle = c
+        .find(Locator::Css("form[id^='handle-form-']"))
+        .await
+        .unwrap();
+    let oid = handle
+        .attr("id")
+        .await
+        .unwrap()
+        .unwrap()
+        .trim_start_matches("handle-form-")
+        .to_string();
+    set_value(c, &format!("#response-{oid}"), "经核查，样题为原创。").await;
+    click_for_new_page(c, &format!("#dismiss-{oid}")).await;
+    let teo = app.ids["teo_a"];
+    c.goto(&format!("{base}/declare/batches/{batch}/review"))
+        .await
+        .unwrap();
+    click(c, &format!("#credit-{teo}")).await;
+    click(c, &format!("#tax-{teo}")).await;
+    set_value(
+        c,
+        &format!("#evidence-{teo}"),
+        "信用中国查询无失信记录；纳税信用 A 级。",
+    )
+    .await;
+    attach(
+        c,
+        files.path(),
+        &format!("file-{teo}"),
+        "信用报告.txt",
+        "信用报告",
+    )
+    .await;
+    click_for_new_page(c, &format!("#verify-{teo}")).await;
+    c.goto(&format!("{base}/declare/batches/{batch}/review"))
+        .await
+        .unwrap();
+    set_value(c, &format!("#reason-{pid}"), "评审通过，同意入围。").await;
+    click_for_new_page(c, &format!("#approve-{pid}")).await;
+    c.goto(&format!("{base}/declare/batches/{batch}/review"))
+        .await
+        .unwrap();
+    click_for_new_page(c, "#advance").await;
+    wait_text(c, "#batch-title", |t| t.contains("已公布")).await;
+    sign_out(c).await;
+
+    // The published list and its statistics, for anyone.
+    c.goto(&format!("{base}/declare/batches/{batch}/publicity"))
+        .await
+        .unwrap();
+    let list = value_text(c, "main").await;
+    assert!(
+        list.contains("继电保护检修") && list.contains("国家电网有限公司"),
+        "{list}"
+    );
+    c.goto(&format!("{base}/declare/batches/{batch}/statistics"))
+        .await
+        .unwrap();
+    let stats = value_text(c, "main").await;
+    assert!(
+        stats.contains("100.0%") || stats.contains("100.0 %"),
+        "{stats}"
+    );
+    c.find(Locator::Css("svg#chart-field")).await.unwrap();
+}

@@ -26,6 +26,7 @@ use xcert_store::{AuditFilter, CatalogueFilter, LoginOutcome, NewUser, OrgFilter
 
 mod assess;
 mod certs;
+mod declare;
 pub(crate) use assess::assembly_options;
 
 pub fn routes() -> Router<AppState> {
@@ -91,6 +92,7 @@ pub fn routes() -> Router<AppState> {
         .route("/export.xlsx", get(export))
         .merge(assess::routes())
         .merge(certs::routes())
+        .merge(declare::routes())
         .fallback(|| async { AppError::NotFound("API route".into()) })
 }
 

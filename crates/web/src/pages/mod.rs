@@ -3,9 +3,11 @@
 mod admin;
 pub(crate) mod bank;
 pub(crate) mod certs;
+pub(crate) mod declare;
 pub(crate) mod exams;
 mod ingest;
 mod public;
+pub(crate) mod review;
 
 use crate::AppState;
 use crate::auth::Ctx;
@@ -35,6 +37,8 @@ pub fn routes() -> Router<AppState> {
         .merge(bank::routes())
         .merge(exams::routes())
         .merge(certs::routes())
+        .merge(declare::routes())
+        .merge(review::routes())
 }
 
 /// Turn a page handler's error into an error page (or a sign-in redirect).
@@ -87,4 +91,53 @@ pub(crate) fn check_csrf(ctx: &Ctx, f: &Pairs) -> Result<(), AppError> {
 
 pub(crate) fn redirect(to: &str) -> Response {
     axum::response::Redirect::to(to).into_response()
+}
+
+/// A multipart form: its text fields and its one file (`file`), if any was chosen.
+pub(crate) struct Upload {
+    pub fields: Pairs,
+    pub file: Option<(String, Vec<u8>)>,
+}
+
+/// Read a multipart form; a part over `limit` bytes (the route's body limit) is refused
+/// as the field `file` being too large, not as a bare 400.
+pub(crate) async fn read_upload(
+    mut mp: axum::extract::Multipart,
+    limit: usize,
+) -> Result<Upload, AppError> {
+    let mut fields = Vec::new();
+    let mut file = None;
+    let too_large = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::Invalid(vec![xcert_domain::FieldError::new(
+                "file",
+                "too_large",
+                format!("the file is larger than {} MB", limit >> 20),
+                format!("文件超过 {} MB", limit >> 20),
+            )])
+        } else {
+            AppError::BadRequest(e.to_string())
+        }
+    };
+    while let Some(part) = mp.next_field().await.map_err(too_large)? {
+        let name = part.name().unwrap_or("").to_string();
+        if name == "file" {
+            // Some browsers send the path the file came from; the name is its last part.
+            let fname = part
+                .file_name()
+                .unwrap_or("")
+                .rsplit(['/', '\\'])
+                .next()
+                .unwrap_or("")
+                .to_string();
+            let bytes = part.bytes().await.map_err(too_large)?.to_vec();
+            if !fname.is_empty() || !bytes.is_empty() {
+                file = Some((fname, bytes));
+            }
+        } else {
+            let v = part.text().await.map_err(too_large)?;
+            fields.push((name, v));
+        }
+    }
+    Ok(Upload { fields, file })
 }

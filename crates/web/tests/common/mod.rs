@@ -321,3 +321,44 @@ pub fn csrf_of(page: &str) -> String {
 pub fn cert_body(code: &str, name: &str) -> Value {
     json!({"code": code, "name_zh": name, "levels": ["初级", "中级", "高级"], "majors": ["供用电技术"], "posts": ["继电保护员"]})
 }
+
+impl TestApp {
+    /// A certificate of `user`'s TEO that a declaration can carry: a published standard
+    /// and one approved item in its bank.
+    pub async fn declarable_certificate(&self, user: &str, code: &str, name: &str) {
+        let t = self.token(user).await;
+        let m = reqwest::Method::POST;
+        let r = self
+            .api(
+                m.clone(),
+                "/certificates",
+                Some(&t),
+                Some(cert_body(code, name)),
+            )
+            .await;
+        assert_eq!(r.status(), 201, "certificate {code}");
+        let r = self
+            .api(
+                reqwest::Method::PUT,
+                &format!("/certificates/{code}/standard"),
+                Some(&t),
+                Some(json!({"outline": "# 运维\n## 巡视\n- [初级] 能完成设备巡视\n", "publish": true})),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "standard of {code}");
+        let r = self
+            .api(
+                m,
+                &format!("/certificates/{code}/items"),
+                Some(&t),
+                Some(json!({
+                    "meta": {"ident": "D1", "requirements": ["1.1.1"], "level": "junior"},
+                    "content": {"kind": "single_choice", "stem": "巡视周期", "points": 1.0,
+                        "interaction": {"type": "choice", "choices": [{"id": "A", "text": "每日"}, {"id": "B", "text": "每年"}], "correct": ["A"]}},
+                    "status": "approved"
+                })),
+            )
+            .await;
+        assert_eq!(r.status(), 201, "item of {code}");
+    }
+}
