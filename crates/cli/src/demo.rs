@@ -1,11 +1,12 @@
 //! The demo data set: the State Grid TEO with its eleven power certificates, three more
 //! TEOs, twelve pilot colleges in seven provinces, their provincial authorities, and
 //! students — loaded through the same import path users have, plus one account per role —
-//! the assessment data (see [`assessment`]) and the certificates issued from it (see
-//! [`certificates`]).
+//! the assessment data (see [`assessment`]), the certificates issued from it (see
+//! [`certificates`]) and the declaration batches with the expert pool (see [`declaration`]).
 
 mod assessment;
 mod certificates;
+mod declaration;
 
 use anyhow::{Context, Result, bail};
 use xcert_bulk::{ImportSet, Sheet};
@@ -155,6 +156,7 @@ pub async fn load(
         );
         consolidation(store, data_dir).await?;
         assessment::load(store, web).await?;
+        declaration::load(store).await?;
     }
     Ok(ACCOUNTS
         .iter()
@@ -234,6 +236,9 @@ pub fn print_logins(logins: &[Login], url: Option<&str>) {
     );
     println!(
         "\n  To try certificates: sgcc issued the finished session's (job at {u}/admin/issuance,\n  certificates at {u}/admin/issued, one revoked); `candidate` has none yet (their exam is\n  still open), but the passed candidates sign in as s<student no> / {DEMO_PASSWORD} (the load\n  names one) and see theirs at {u}/my/certificates; anyone checks a number at {u}/verify."
+    );
+    println!(
+        "\n  To try declaration and review: the fourth batch is published ({u}/declare, its statistics\n  and shortlist); in the open fifth, sgcc prepares State Grid's application (annexes still\n  missing, tasks for its units), college hands in its tasks at {u}/my/tasks, admin runs the\n  stages at {u}/declare and keeps the expert pool (expert, expert02…expert11 / {DEMO_PASSWORD})."
     );
     println!();
 }

@@ -2,6 +2,7 @@
 //! export the registry, and verify the audit chain.
 
 mod analyze;
+mod batches;
 mod bench_issue;
 mod certs;
 mod config;
@@ -229,6 +230,11 @@ enum Command {
         #[arg(long)]
         reinstate: bool,
     },
+    /// Declaration batches (申报批次): list, advance a stage, statistics.
+    Batch {
+        #[command(subcommand)]
+        command: BatchCommand,
+    },
     /// A TEO's signing keys.
     Keys {
         #[command(subcommand)]
@@ -279,6 +285,34 @@ enum ItemsCommand {
     Template {
         #[arg(long, short = 'o', default_value = "xcert-item-template.xlsx")]
         output: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum BatchCommand {
+    /// Every batch with its state and application window.
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Move a batch to its next stage (open, closed, in_review, publicity, published).
+    Advance {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The batch number (4 for the fourth batch).
+        number: i64,
+        to: String,
+    },
+    /// A batch's statistics: applications, units, proposals, shortlist, pass rate.
+    Stats {
+        #[command(flatten)]
+        data: DataArgs,
+        number: i64,
+        /// Also write them as .xlsx.
+        #[arg(long)]
+        xlsx: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -826,6 +860,38 @@ async fn run(cli: Cli) -> Result<()> {
                 &number,
                 to,
                 &reason,
+            )
+            .await
+        }
+        Command::Batch {
+            command: BatchCommand::List { data },
+        } => {
+            let (store, s) = open(&data, "xcert-data").await?;
+            batches::list(store, s.web_config(None)?, &cli_principal()).await
+        }
+        Command::Batch {
+            command: BatchCommand::Advance { data, number, to },
+        } => {
+            let (store, s) = open(&data, "xcert-data").await?;
+            batches::advance(store, s.web_config(None)?, &cli_principal(), number, &to).await
+        }
+        Command::Batch {
+            command:
+                BatchCommand::Stats {
+                    data,
+                    number,
+                    xlsx,
+                    json,
+                },
+        } => {
+            let (store, s) = open(&data, "xcert-data").await?;
+            batches::stats(
+                store,
+                s.web_config(None)?,
+                &cli_principal(),
+                number,
+                xlsx.as_deref(),
+                json,
             )
             .await
         }

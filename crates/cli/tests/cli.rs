@@ -456,7 +456,7 @@ fn demo_loads_once() {
         };
         let first = counts(&env);
         // One account per role, two TEO examiners, forty candidates (demo/assessment.rs).
-        assert_eq!(first[0], 8 + 2 + 40, "[{engine:?}] users");
+        assert_eq!(first[0], 8 + 2 + 40 + 10, "[{engine:?}] users");
         assert!(first[2] >= 11, "[{engine:?}] certificates");
 
         let again = env.ok(&["demo", "--no-serve"]);
