@@ -34,7 +34,11 @@ pub fn bars(id: &str, title: &str, bars: &[Bar]) -> String {
         * 7.5
         + 12.0;
     let plot_w = 420.0;
-    let value_w = 90.0;
+    // Room after the longest bar for the longest value text ("161（入围 50）").
+    let value_w = bars
+        .iter()
+        .map(|b| columns(&b.shown) as f64 * 7.0 + 12.0)
+        .fold(90.0f64, f64::max);
     let top = 30.0;
     let width = label_w + plot_w + value_w;
     let height = top + row_h * bars.len().max(1) as f64 + 10.0;

@@ -1415,9 +1415,11 @@ async fn fifth_batch(store: &Store) -> Result<String> {
             Some((pti, Annex::CostAccounting)),
             -2,
         ),
+        // The school has no account here: the TEO's own staff carry its task (the rule
+        // allows the TEO's people or the unit's).
         (
             "山东电力高等专科学校",
-            "college",
+            "sgcc",
             annex_task(Annex::ExamSiteStandard, &pti_name),
             Some((pti, Annex::ExamSiteStandard)),
             5,
