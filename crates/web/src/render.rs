@@ -148,7 +148,10 @@ pub fn error_page(state: &crate::AppState, ctx: &Ctx, e: &AppError) -> Response 
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// A file download with its name.
+/// A download. `name` may be a user's file name: quotes, backslashes and control
+/// characters are replaced so it cannot break out of the header.
 pub fn download(bytes: Vec<u8>, name: &str, mime: &str) -> Response {
+    let name = header_name(name);
     (
         [
             (axum::http::header::CONTENT_TYPE, mime.to_string()),
@@ -160,4 +163,45 @@ pub fn download(bytes: Vec<u8>, name: &str, mime: &str) -> Response {
         bytes,
     )
         .into_response()
+}
+
+/// The content type an uploaded file is served back with, by its extension.
+pub fn mime_of(name: &str) -> &'static str {
+    let ext = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "pdf" => "application/pdf",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xls" => "application/vnd.ms-excel",
+        "xlsx" => XLSX,
+        "zip" => "application/zip",
+        "txt" | "csv" => "text/plain; charset=utf-8",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        _ => "application/octet-stream",
+    }
+}
+
+/// A file name safe inside the attachment header's quotes.
+pub(crate) fn header_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c == '"' || c == '\\' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn download_names_stay_inside_their_quotes() {
+        assert_eq!(header_name("a\"b\\c.docx"), "a_b_c.docx");
+        assert_eq!(mime_of("方案.DOCX"), mime_of("x.docx"));
+    }
 }

@@ -353,7 +353,7 @@ async fn annex(
     Path((id, annex)): Path<(i64, i64)>,
 ) -> ApiResult<Response> {
     let (name, bytes) = svc::annex_file(&st, &ctx, id, annex).await?;
-    Ok(download(bytes, &name, "application/octet-stream"))
+    Ok(download(bytes, &name, crate::render::mime_of(&name)))
 }
 
 /// Multipart with one `file`.

@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::auth::Ctx;
 use crate::declare::{self as svc, ApplicationInput, ProposalInput, TaskInput};
 use crate::error::AppError;
-use crate::render::{download, page, page_with_status};
+use crate::render::{download, mime_of, page, page_with_status};
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -225,36 +225,6 @@ fn id_field(f: &Pairs, field: &str) -> R<i64> {
             format!("“{v}”不是编号"),
         )])
     })
-}
-
-/// The content type a downloaded annex is served with, by its extension.
-fn mime_of(name: &str) -> &'static str {
-    let ext = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
-    match ext.as_str() {
-        "pdf" => "application/pdf",
-        "doc" => "application/msword",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xls" => "application/vnd.ms-excel",
-        "xlsx" => crate::render::XLSX,
-        "zip" => "application/zip",
-        "txt" | "csv" => "text/plain; charset=utf-8",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        _ => "application/octet-stream",
-    }
-}
-
-/// A file name safe inside the attachment header's quotes.
-fn header_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c == '"' || c == '\\' || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect()
 }
 
 fn is_ministry(ctx: &Ctx) -> bool {
@@ -801,7 +771,7 @@ async fn task_reopen(
 async fn task_file(State(st): State<AppState>, ctx: Ctx, Path(tid): Path<i64>) -> Response {
     let r = async {
         let (name, bytes) = svc::task_file(&st, &ctx, tid).await?;
-        Ok(download(bytes, &header_name(&name), mime_of(&name)))
+        Ok(download(bytes, &name, mime_of(&name)))
     }
     .await;
     respond(&st, &ctx, r)
@@ -942,7 +912,7 @@ async fn annex_download(
 ) -> Response {
     let r = async {
         let (name, bytes) = svc::annex_file(&st, &ctx, pid, n).await?;
-        Ok(download(bytes, &header_name(&name), mime_of(&name)))
+        Ok(download(bytes, &name, mime_of(&name)))
     }
     .await;
     respond(&st, &ctx, r)
@@ -1039,8 +1009,6 @@ mod tests {
             "2026-03-02"
         );
         assert_eq!(beijing("2026-03-01", "%Y-%m-%d"), "2026-03-01");
-        assert_eq!(header_name("a\"b\\c.docx"), "a_b_c.docx");
-        assert_eq!(mime_of("方案.DOCX"), mime_of("x.docx"));
         assert_eq!(FIELDS.len(), 19);
     }
 }
